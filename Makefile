@@ -1,0 +1,131 @@
+# gort: the Go runtime for C programs.
+#
+#   make                  build/libgort.a, build/libgort.so and the examples
+#   make test             build and run the test suite
+#   make bench            gort against its Go twins, side by side
+#   make demo             build and run the demo
+#   make install PREFIX=/some/dir
+#
+# Configurations build side by side:
+#   make SAN=asan test    AddressSanitizer + UndefinedBehaviorSanitizer (build/asan)
+#   make SAN=tsan test    ThreadSanitizer (build/tsan)
+#   make DEBUG=1 test     invariant checks on (build/debug)
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+SAN     ?=
+DEBUG   ?=
+
+OPT      := -O2
+SANFLAGS :=
+BUILD    := build
+ifeq ($(SAN),asan)
+  BUILD    := build/asan
+  OPT      := -O1
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+  DEBUG    := 1
+else ifeq ($(SAN),tsan)
+  BUILD    := build/tsan
+  OPT      := -O1
+  SANFLAGS := -fsanitize=thread
+  DEBUG    := 1
+else ifneq ($(SAN),)
+  $(error SAN must be asan or tsan)
+else ifeq ($(DEBUG),1)
+  BUILD    := build/debug
+endif
+
+# Valgrind's client requests, when its header is there (a check at stack
+# allocation; free otherwise).
+VALGRIND_CFLAGS := $(shell pkg-config --exists valgrind 2>/dev/null && echo -DGORT_VALGRIND $$(pkg-config --cflags valgrind))
+
+CFLAGS   ?= $(OPT) -g
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+LIBFLAGS := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing \
+            -fstack-clash-protection -Iinclude -Isrc $(SANFLAGS) $(VALGRIND_CFLAGS) \
+            $(if $(filter 1,$(DEBUG)),-DGORT_DEBUG_BUILD)
+LDLIBS   := -lpthread
+
+SRCS := src/proc.c src/stack.c src/panic.c src/lock_futex.c src/os_linux.c \
+        src/signal_unix.c src/runtime1.c
+ASMS := src/arch/amd64.S
+OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(ASMS:src/%.S=$(BUILD)/obj/%.o)
+
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+all: $(BUILD)/libgort.a $(BUILD)/libgort.so $(EXAMPLES)
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h src/arch/*.h) include/gort.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: src/%.S src/arch/asm_amd64.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The internal archive keeps every symbol visible: the tests reach inside.
+$(BUILD)/libgort_internal.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The static library is one relocatable object whose hidden symbols are made
+# local, so that internal names (schedule, gopark...) cannot clash with a
+# program's own: only the gort_ API is left global.
+$(BUILD)/libgort.a: $(OBJS)
+	ld -r -o $(BUILD)/gort.o $^
+	objcopy --localize-hidden $(BUILD)/gort.o
+	@rm -f $@
+	ar rcs $@ $(BUILD)/gort.o
+
+$(BUILD)/libgort.so: $(OBJS)
+	$(CC) -shared -Wl,-soname,libgort.so.0 -Wl,--no-undefined $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libgort.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -Iinclude $(SANFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgort.a $(LDLIBS)
+
+# ------------------------------------------------------------------ tests
+
+TEST_SRCS   := $(filter-out tests/testprog.c,$(wildcard tests/*.c))
+TEST_FLAGS  := -std=gnu11 $(WARN) -Iinclude -Isrc $(SANFLAGS) $(VALGRIND_CFLAGS) \
+               $(if $(filter 1,$(DEBUG)),-DGORT_DEBUG_BUILD) $(shell pkg-config --cflags criterion 2>/dev/null)
+TEST_LIBS   := $(BUILD)/libgort_internal.a $(shell pkg-config --libs criterion 2>/dev/null) $(LDLIBS) -lm
+
+$(BUILD)/tests/gort-tests: $(TEST_SRCS) tests/testutil.h $(BUILD)/libgort_internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $(TEST_SRCS) $(TEST_LIBS)
+
+$(BUILD)/tests/testprog: tests/testprog.c tests/testutil.h $(BUILD)/libgort_internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgort_internal.a $(LDLIBS)
+
+TEST_JOBS ?= 2
+test: all $(BUILD)/tests/gort-tests $(BUILD)/tests/testprog
+	GORT_BUILD=$(BUILD) $(BUILD)/tests/gort-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
+
+# ---------------------------------------------------------------- bench
+
+bench: $(BUILD)/libgort.a
+	bench/run.sh $(BUILD)
+
+# ----------------------------------------------------------------- demo
+
+demo: $(BUILD)/examples/skynet
+	$(BUILD)/examples/skynet
+
+# -------------------------------------------------------------- install
+
+install: $(BUILD)/libgort.a $(BUILD)/libgort.so
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/gort.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libgort.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libgort.so $(DESTDIR)$(PREFIX)/lib/libgort.so.0
+	ln -sf libgort.so.0 $(DESTDIR)$(PREFIX)/lib/libgort.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' gort.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gort.pc
+
+clean:
+	rm -rf build
+
+.PHONY: all test bench demo install clean

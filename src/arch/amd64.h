@@ -1,0 +1,63 @@
+/*
+ * x86-64 pieces the C code needs inline: reading the current G and the
+ * stack pointer, and forging a new goroutine's first frame.  The matching
+ * assembly is amd64.S; the shared offsets are in asm_amd64.h.
+ */
+#ifndef GORT_ARCH_AMD64_H
+#define GORT_ARCH_AMD64_H
+
+#include <stdint.h>
+
+#include "asm_amd64.h"
+
+struct g;
+extern __thread struct g *g_tls;
+void goentry_asm(void);
+
+/*
+ * The current G.  The volatile asm reads %fs on every call: a plain read
+ * of g_tls would let the compiler keep the variable's address in a
+ * register across a call that reschedules the goroutine onto another
+ * thread, after which that address is the old thread's (DESIGN.md
+ * invariant 5; ldc-developers/druntime#30 is this bug).  The memory
+ * clobber keeps the read where it is written, relative to the calls
+ * around it.
+ */
+static inline __attribute__((always_inline)) struct g *getg(void)
+{
+	struct g *gp;
+	__asm__ volatile("movq g_tls@gottpoff(%%rip), %0\n\t"
+			 "movq %%fs:(%0), %0"
+			 : "=r"(gp)
+			 :
+			 : "memory");
+	return gp;
+}
+
+static inline __attribute__((always_inline)) uintptr_t getsp(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("movq %%rsp, %0" : "=r"(sp));
+	return sp;
+}
+
+/*
+ * Forges, at the top of a new goroutine's stack [lo, hi), the frame mcall
+ * would have left (amd64.S), returning into goentry_asm with rsp 16-byte
+ * aligned.  The goroutine starts with the creator's MXCSR and x87 control
+ * word, as a new thread inherits its creator's.  Returns the saved sp.
+ */
+static inline uintptr_t gostartcall(uintptr_t hi)
+{
+	uintptr_t *sp = (uintptr_t *)(hi - GOBUF_FRAME);
+	uint32_t mxcsr = __builtin_ia32_stmxcsr();
+	uint16_t fcw;
+	__asm__ volatile("fnstcw %0" : "=m"(fcw));
+	sp[0] = mxcsr | (uintptr_t)fcw << 32;
+	for (int i = 1; i < 7; i++)
+		sp[i] = 0;
+	sp[7] = (uintptr_t)goentry_asm;
+	return (uintptr_t)sp;
+}
+
+#endif

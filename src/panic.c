@@ -1,0 +1,144 @@
+/*
+ * Fatal errors (Go's panic.go throw, print.go).
+ *
+ * throw(msg) is the one way the runtime dies: it prints Go's
+ * "fatal error: msg", a blank line and the header of the goroutine that
+ * threw, and exits with status 2.  Printing is Go's low-level print: straight
+ * write(2) calls on stderr, no stdio and no allocation, so it works on any
+ * stack, in a signal handler, and with the C library's locks held by some
+ * other thread.  A print lock, recursive per thread, keeps the lines of two
+ * threads dying at once from interleaving.
+ *
+ * Before exiting, the program's own buffered stdout is flushed when its lock
+ * is free: a C program's printf output would otherwise be lost in a pipe,
+ * where Go's (unbuffered) output never is.  If another thread holds the lock,
+ * flushing could deadlock, so it is skipped.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static _Atomic pid_t printowner;
+static int printdepth;
+
+void printlock(void)
+{
+	pid_t me = gettid_();
+	if (load_relaxed(&printowner) == me) {
+		printdepth++;
+		return;
+	}
+	pid_t free_ = 0;
+	while (!atomic_compare_exchange_weak(&printowner, &free_, me)) {
+		free_ = 0;
+		__builtin_ia32_pause();
+	}
+	printdepth = 1;
+}
+
+void printunlock(void)
+{
+	if (--printdepth == 0)
+		atomic_store(&printowner, 0);
+}
+
+static void writeall(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(2, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void printstr(const char *s)
+{
+	writeall(s, strlen(s));
+}
+
+void printint(int64_t v)
+{
+	char buf[24], *p = buf + sizeof buf;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	writeall(p, (size_t)(buf + sizeof buf - p));
+}
+
+void printhex(uint64_t v)
+{
+	char buf[20], *p = buf + sizeof buf;
+	do
+		*--p = "0123456789abcdef"[v & 15];
+	while ((v >>= 4) != 0);
+	*--p = 'x';
+	*--p = '0';
+	writeall(p, (size_t)(buf + sizeof buf - p));
+}
+
+/*
+ * The goroutine header of a crash report, for the goroutine this thread
+ * runs (nothing on threads the runtime does not own).
+ */
+void printcurg(const char *status)
+{
+	struct g *gp = getg();
+	if (gp == NULL || gp->m == NULL)
+		return;
+	if (gp == gp->m->g0 && gp->m->curg != NULL)
+		gp = gp->m->curg;
+	if (gp == gp->m->g0)
+		return;
+	printstr("\ngoroutine ");
+	printint(gp->goid);
+	printstr(" [");
+	printstr(status);
+	printstr("]:\n");
+}
+
+/* Exits with status 2 after flushing stdout if that cannot deadlock. */
+_Noreturn void dieexit(void)
+{
+	if (ftrylockfile(stdout) == 0) {
+		fflush_unlocked(stdout);
+		funlockfile(stdout);
+	}
+	_exit(2);
+}
+
+_Noreturn void throw(const char *msg)
+{
+	printlock();
+	printstr("fatal error: ");
+	printstr(msg);
+	printstr("\n");
+	printcurg("running");
+	printunlock();
+	dieexit();
+}
+
+_Noreturn void throw_assert(const char *cond, const char *file, int line)
+{
+	printlock();
+	printstr("runtime: assertion failed: ");
+	printstr(cond);
+	printstr(" at ");
+	printstr(file);
+	printstr(":");
+	printint(line);
+	printstr("\n");
+	printunlock();
+	throw("runtime invariant violated");
+}

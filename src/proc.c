@@ -1,0 +1,1575 @@
+/*
+ * The scheduler (Go's proc.go): goroutines (G) run on OS threads (M) that
+ * hold a processor (P).  There are GORT_MAXPROCS Ps; an M must hold one to
+ * run goroutines, so at most that many run in parallel.
+ *
+ * Run queues.  Each P has a 256-slot ring that only its owner fills and
+ * that thieves may empty from the other end, plus runnext: the G that the
+ * running one just readied, which runs next so that a pair of goroutines
+ * talking to each other stay on one P and share its cache.  Beyond the
+ * rings there is one global queue under sched.lock, checked every 61st
+ * schedule so that nothing queued there starves.  An M that finds its P's
+ * queue empty looks at the global queue and then steals half of a random
+ * other P's ring.
+ *
+ * Spinning and wakeups (Go's "worker thread parking/unparking", DESIGN.md
+ * invariant 3).  An M looking for work without finding any is spinning.
+ * Whoever makes a G runnable calls wakep, which wakes an idle M only if
+ * there is an idle P and no M is spinning already: the spinner will find
+ * the work.  Two transitions could race and leave a G runnable next to an
+ * idle P forever; each side fences before it looks at the other:
+ *
+ *	submitting work:	1. put the G on a run queue
+ *				2. StoreLoad fence
+ *				3. read nmspinning and npidle (wakep)
+ *	spinning -> idle:	1. put the P on the idle list
+ *				2. decrement nmspinning (a locked RMW: a fence)
+ *				3. look at every P's run queue again
+ *				4. found something: take an idle P, spin again
+ *
+ * A spinning M that finds work stops spinning and calls wakep itself, since
+ * it may have been the last spinner (resetspinning).
+ *
+ * Parking (gopark/goready).  A goroutine parks by mcall'ing park_m, which
+ * marks it waiting and only then runs the caller's unlock function on g0:
+ * whoever wants to wake it takes the same lock, so it always finds a
+ * goroutine that is parked for good, never one halfway there.  Exactly the
+ * party that won the wakeup makes it runnable (casgstatus catches a second
+ * waker).  Everything the g0 side needs travels in g or m fields, read
+ * before the goroutine is published (seed 000).
+ *
+ * Goroutines wired to a thread (gort_lock_os_thread) run only on their M,
+ * which runs nothing else: when the wired G blocks, its M hands its P to
+ * another M and sleeps; whoever dequeues the wired G hands the P back.
+ *
+ * Stopping the world (gort_maxprocs).  The stopper sets sched.gcwaiting;
+ * every M gives up its P at its next schedule, and the stopper waits for
+ * the last one.  gort has no asynchronous preemption, so a goroutine that
+ * never reaches a scheduling point delays this, as in Go before 1.14.
+ *
+ * Lifetime.  gort_main runs on a thread the runtime does not own: it starts
+ * goroutine 1 on the global queue, starts an M for it and sleeps until
+ * goroutine 1 returns; then it freezes the scheduler (no M picks another G)
+ * and returns on the thread that called it, with that thread's own errno
+ * and thread-locals intact.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+#include "san.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+_Static_assert(offsetof(struct g, sched.sp) == G_SCHED_SP, "G_SCHED_SP");
+_Static_assert(offsetof(struct g, m) == G_M, "G_M");
+_Static_assert(offsetof(struct m, g0) == M_G0, "M_G0");
+
+__thread struct g *g_tls __attribute__((tls_model("initial-exec")));
+
+struct schedt sched;
+struct m *allm;
+struct p **allp;
+static _Atomic int32_t allplen;   /* P structs allocated, gomaxprocs or more */
+_Atomic int32_t gomaxprocs;
+_Atomic int32_t runtime_state;
+
+enum {
+	GOID_BATCH = 16,
+	GFREE_LOCAL_MAX = 64,   /* a P's dead Gs beyond this go to the global list... */
+	GFREE_LOCAL_KEEP = 32,  /* ...until this many are left */
+	MAX_MCOUNT = 10000,
+	STEAL_TRIES = 4,
+	FREEZE_STOPWAIT = 0x7fffffff,
+};
+
+static void wakep(void);
+static void startm(struct p *pp, bool spinning);
+static void stopm(struct m *mp);
+static void handoffp(struct p *pp);
+static struct p *procresize(int32_t nprocs);
+
+/* --------------------------------------------------------------- random */
+
+/* xorshift64*, per M: no shared state on the scheduler's hot paths. */
+uint32_t cheaprand(void)
+{
+	struct m *mp = getg()->m;
+	uint64_t x = mp->fastrand;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	mp->fastrand = x;
+	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+uint32_t cheaprandn(uint32_t n)
+{
+	return (uint32_t)(((uint64_t)cheaprand() * n) >> 32);
+}
+
+/* ----------------------------------------------------------- G status */
+
+static _Noreturn void badstatus(const char *what, struct g *gp, uint32_t old, uint32_t new_)
+{
+	printlock();
+	printstr("runtime: ");
+	printstr(what);
+	printstr(": goroutine ");
+	printint(gp->goid);
+	printstr(" status ");
+	printint(load_relaxed(&gp->atomicstatus));
+	printstr(", want ");
+	printint(old);
+	printstr(" -> ");
+	printint(new_);
+	printstr("\n");
+	printunlock();
+	throw("bad g status");
+}
+
+/*
+ * A transition made by the G's owner, who alone may change its status now:
+ * a plain store, checked in debug builds.
+ */
+static inline void setgstatus(struct g *gp, uint32_t old, uint32_t new_)
+{
+#ifdef GORT_DEBUG_BUILD
+	if (load_relaxed(&gp->atomicstatus) != old)
+		badstatus("setgstatus", gp, old, new_);
+#else
+	(void)old;
+#endif
+	store_release(&gp->atomicstatus, new_);
+}
+
+/*
+ * A transition that parties race for (a wakeup): only the winner of the
+ * CAS may go on, and a loser means two wakers claimed one wakeup.
+ */
+static void casgstatus(struct g *gp, uint32_t old, uint32_t new_)
+{
+	uint32_t cur = old;
+	if (unlikely(!cas_acq_rel(&gp->atomicstatus, &cur, new_)))
+		badstatus("casgstatus", gp, old, new_);
+}
+
+/* ------------------------------------------------------- context switch */
+
+#ifdef GORT_SAN_FIBERS
+/*
+ * With sanitizers, mcall goes through this trampoline, so that the first
+ * thing on g0 is telling ASan the switch has finished.  The target travels
+ * in an M field like everything else mcall passes.
+ */
+NOSAN_ABANDONED static void mcall_san(struct g *gp)
+{
+	struct m *mp = getg()->m;
+	void (*fn)(struct g *) = mp->mcallfn;
+	mp->mcallfn = NULL;
+	san_arrived(mp->g0->asan_fake_stack);
+	fn(gp);
+}
+#endif
+
+static void goexit0(struct g *gp);
+
+void mcall(void (*fn)(struct g *))
+{
+	struct g *gp = getg();
+	gort_assert(gp != gp->m->g0);
+	/* A soft stack (stack.c) has no guard page: catch an overflow here. */
+	uintptr_t sp = getsp();
+	if (unlikely(sp < gp->stack.lo))
+		stackoverflow(gp, sp);
+#ifdef GORT_SAN_FIBERS
+	gp->m->mcallfn = fn;
+	san_switch(gp, gp->m->g0, fn == goexit0);
+	mcall_asm(mcall_san);
+	san_arrived(gp->asan_fake_stack);
+#else
+	mcall_asm(fn);
+#endif
+}
+
+void systemstack(void (*fn)(void *), void *arg)
+{
+	systemstack_asm(fn, arg);
+}
+
+/* --------------------------------------------------------- run queues */
+
+static void globrunqput(struct g *gp)
+{
+	gp->schedlink = NULL;
+	if (sched.runq.tail)
+		sched.runq.tail->schedlink = gp;
+	else
+		sched.runq.head = gp;
+	sched.runq.tail = gp;
+	store_relaxed(&sched.runqsize, load_relaxed(&sched.runqsize) + 1);
+}
+
+/* Puts gp at the head of the global queue (its P is going away). */
+static void globrunqputhead(struct g *gp)
+{
+	gp->schedlink = sched.runq.head;
+	sched.runq.head = gp;
+	if (sched.runq.tail == NULL)
+		sched.runq.tail = gp;
+	store_relaxed(&sched.runqsize, load_relaxed(&sched.runqsize) + 1);
+}
+
+static void globrunqputbatch(struct g *head, struct g *tail, int32_t n)
+{
+	tail->schedlink = NULL;
+	if (sched.runq.tail)
+		sched.runq.tail->schedlink = head;
+	else
+		sched.runq.head = head;
+	sched.runq.tail = tail;
+	store_relaxed(&sched.runqsize, load_relaxed(&sched.runqsize) + n);
+}
+
+static struct g *globrunqpop(void)
+{
+	struct g *gp = sched.runq.head;
+	if (gp) {
+		sched.runq.head = gp->schedlink;
+		if (sched.runq.head == NULL)
+			sched.runq.tail = NULL;
+	}
+	return gp;
+}
+
+/*
+ * Takes a batch from the global queue: one G to run and up to max-1 more
+ * for pp's ring (max 0: a fair share).  Called with sched.lock held.
+ */
+static struct g *globrunqget(struct p *pp, int32_t max)
+{
+	int32_t size = load_relaxed(&sched.runqsize);
+	if (size == 0)
+		return NULL;
+	int32_t n = size / load_relaxed(&gomaxprocs) + 1;
+	if (n > size)
+		n = size;
+	if (max > 0 && n > max)
+		n = max;
+	if (n > RUNQ_SIZE / 2)
+		n = RUNQ_SIZE / 2;
+	store_relaxed(&sched.runqsize, size - n);
+	struct g *gp = globrunqpop();
+	while (--n > 0)
+		runqput(pp, globrunqpop(), false);
+	return gp;
+}
+
+/*
+ * Moves half of pp's full ring, plus gp, to the global queue.  False if a
+ * thief emptied some of the ring meanwhile (then there is room again).
+ */
+static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
+{
+	struct g *batch[RUNQ_SIZE / 2 + 1];
+	uint32_t n = (t - h) / 2;
+	gort_assert(n == RUNQ_SIZE / 2);
+	for (uint32_t i = 0; i < n; i++)
+		batch[i] = load_relaxed(&pp->runq[(h + i) % RUNQ_SIZE]);
+	if (!atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n, memory_order_release,
+						     memory_order_relaxed))
+		return false;
+	batch[n] = gp;
+	if (debug.sched_random)
+		for (uint32_t i = 1; i <= n; i++) {
+			uint32_t j = cheaprandn(i + 1);
+			struct g *tmp = batch[i];
+			batch[i] = batch[j];
+			batch[j] = tmp;
+		}
+	for (uint32_t i = 0; i < n; i++)
+		batch[i]->schedlink = batch[i + 1];
+	lock(&sched.lock);
+	globrunqputbatch(batch[0], batch[n], (int32_t)n + 1);
+	unlock(&sched.lock);
+	return true;
+}
+
+/*
+ * Puts gp on pp's local queue: into runnext when next is set (kicking the
+ * old runnext to the tail), else at the tail; a full ring spills half to
+ * the global queue.  Only pp's owner may call it.
+ */
+void runqput(struct p *pp, struct g *gp, bool next)
+{
+	if (debug.sched_random && next && cheaprandn(2) == 0)
+		next = false;
+	if (next) {
+		struct g *old = load_relaxed(&pp->runnext);
+		while (!atomic_compare_exchange_weak(&pp->runnext, &old, gp))
+			;
+		if (old == NULL)
+			return;
+		gp = old;
+	}
+	for (;;) {
+		uint32_t h = load_acquire(&pp->runqhead);
+		uint32_t t = load_relaxed(&pp->runqtail);
+		if (t - h < RUNQ_SIZE) {
+			store_relaxed(&pp->runq[t % RUNQ_SIZE], gp);
+			store_release(&pp->runqtail, t + 1);
+			return;
+		}
+		if (runqputslow(pp, gp, h, t))
+			return;
+	}
+}
+
+/*
+ * Takes a G from pp's local queue; *inherittime is set when it came from
+ * runnext, which runs in the current time slice.  Only the owner calls it.
+ */
+struct g *runqget(struct p *pp, bool *inherittime)
+{
+	struct g *next = load_relaxed(&pp->runnext);
+	/* Only the owner makes runnext non-nil, so a failed CAS means a thief took it. */
+	if (next != NULL && atomic_compare_exchange_strong(&pp->runnext, &next, NULL)) {
+		*inherittime = true;
+		return next;
+	}
+	for (;;) {
+		uint32_t h = load_acquire(&pp->runqhead);
+		uint32_t t = load_relaxed(&pp->runqtail);
+		if (t == h)
+			return NULL;
+		struct g *gp = load_relaxed(&pp->runq[h % RUNQ_SIZE]);
+		if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + 1, memory_order_release,
+							     memory_order_relaxed)) {
+			*inherittime = false;
+			return gp;
+		}
+	}
+}
+
+/*
+ * Grabs half of pp's ring into batch[batchhead...] (a ring of the same
+ * size), or pp's runnext when the ring is empty and stealrunnext is set.
+ * Returns the number taken.  Any M may call it.
+ */
+static uint32_t runqgrab(struct p *pp, _Atomic(struct g *) *batch, uint32_t batchhead, bool stealrunnext)
+{
+	for (;;) {
+		uint32_t h = load_acquire(&pp->runqhead);
+		uint32_t t = load_acquire(&pp->runqtail);
+		uint32_t n = t - h;
+		n = n - n / 2;
+		if (n == 0) {
+			struct g *next;
+			if (!stealrunnext || (next = load_relaxed(&pp->runnext)) == NULL)
+				return 0;
+			/*
+			 * pp may be about to run the G it just readied: give it
+			 * a moment, or the G bounces between Ps for nothing.
+			 */
+			if (load_relaxed(&pp->status) == Prunning)
+				usleep_ns(3000);
+			if (!atomic_compare_exchange_strong(&pp->runnext, &next, NULL))
+				continue;
+			store_relaxed(&batch[batchhead % RUNQ_SIZE], next);
+			return 1;
+		}
+		if (n > RUNQ_SIZE / 2)
+			continue; /* h and t read at different moments */
+		for (uint32_t i = 0; i < n; i++)
+			store_relaxed(&batch[(batchhead + i) % RUNQ_SIZE],
+				      load_relaxed(&pp->runq[(h + i) % RUNQ_SIZE]));
+		if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n, memory_order_release,
+							     memory_order_relaxed))
+			return n;
+	}
+}
+
+/*
+ * Steals half of victim's queue into pp's ring and returns one of the Gs,
+ * or NULL.  pp's owner calls it.
+ */
+struct g *runqsteal(struct p *pp, struct p *victim, bool stealrunnext)
+{
+	uint32_t t = load_relaxed(&pp->runqtail);
+	uint32_t n = runqgrab(victim, pp->runq, t, stealrunnext);
+	if (n == 0)
+		return NULL;
+	n--;
+	struct g *gp = load_relaxed(&pp->runq[(t + n) % RUNQ_SIZE]);
+	if (n == 0)
+		return gp;
+	uint32_t h = load_acquire(&pp->runqhead);
+	if (t - h + n >= RUNQ_SIZE)
+		throw("runqsteal: runq overflow");
+	store_release(&pp->runqtail, t + n);
+	return gp;
+}
+
+/*
+ * Whether pp's queue is empty.  runnext moving to the ring must not make
+ * it look empty for an instant: read tail again until it is stable.
+ */
+bool runqempty(struct p *pp)
+{
+	for (;;) {
+		uint32_t head = atomic_load(&pp->runqhead);
+		uint32_t tail = atomic_load(&pp->runqtail);
+		struct g *next = atomic_load(&pp->runnext);
+		if (tail == atomic_load(&pp->runqtail))
+			return head == tail && next == NULL;
+	}
+}
+
+uint32_t runqlen(struct p *pp)
+{
+	uint32_t n = atomic_load(&pp->runqtail) - atomic_load(&pp->runqhead);
+	return n + (atomic_load(&pp->runnext) != NULL);
+}
+
+/* ------------------------------------------------------- Gs and free Gs */
+
+struct g *malg(void)
+{
+	struct g *gp = calloc(1, sizeof *gp);
+	if (gp == NULL)
+		return NULL;
+	store_relaxed(&gp->atomicstatus, Gdead);
+	return gp;
+}
+
+/*
+ * Puts a dead G on pp's free list, keeping a default-size stack with it;
+ * past GFREE_LOCAL_MAX, Gs move to the global list and their stacks to the
+ * stack pool.  pp NULL: straight to the global list.
+ */
+static void gfput(struct p *pp, struct g *gp)
+{
+	if (gp->stack.lo != 0 && (pp == NULL || gp->stack.hi - gp->stack.lo != stack_default))
+		stackfree(pp, gp);
+	struct g *head = gp, *tail = gp;
+	int32_t n = 1;
+	if (pp != NULL) {
+		gp->schedlink = pp->gfree.head;
+		pp->gfree.head = gp;
+		if (++pp->gfree.n < GFREE_LOCAL_MAX)
+			return;
+		head = tail = NULL;
+		n = 0;
+		while (pp->gfree.n > GFREE_LOCAL_KEEP) {
+			struct g *g1 = pp->gfree.head;
+			pp->gfree.head = g1->schedlink;
+			pp->gfree.n--;
+			if (g1->stack.lo != 0)
+				stackfree(pp, g1);
+			g1->schedlink = head;
+			head = g1;
+			if (tail == NULL)
+				tail = g1;
+			n++;
+		}
+	}
+	lock(&sched.gflock);
+	tail->schedlink = sched.gfree.head;
+	sched.gfree.head = head;
+	sched.gfree.n += n;
+	store_relaxed(&sched.ngfree, sched.gfree.n);
+	unlock(&sched.gflock);
+}
+
+/* A dead G, perhaps without a stack, from pp's list or the global one. */
+static struct g *gfget(struct p *pp)
+{
+	if ((pp == NULL || pp->gfree.n == 0) && load_relaxed(&sched.ngfree) > 0) {
+		lock(&sched.gflock);
+		if (pp == NULL) {
+			struct g *gp = sched.gfree.head;
+			if (gp != NULL) {
+				sched.gfree.head = gp->schedlink;
+				sched.gfree.n--;
+				store_relaxed(&sched.ngfree, sched.gfree.n);
+			}
+			unlock(&sched.gflock);
+			return gp;
+		}
+		while (pp->gfree.n < GFREE_LOCAL_KEEP && sched.gfree.head != NULL) {
+			struct g *gp = sched.gfree.head;
+			sched.gfree.head = gp->schedlink;
+			sched.gfree.n--;
+			gp->schedlink = pp->gfree.head;
+			pp->gfree.head = gp;
+			pp->gfree.n++;
+		}
+		store_relaxed(&sched.ngfree, sched.gfree.n);
+		unlock(&sched.gflock);
+	}
+	if (pp == NULL)
+		return NULL;
+	struct g *gp = pp->gfree.head;
+	if (gp != NULL) {
+		pp->gfree.head = gp->schedlink;
+		pp->gfree.n--;
+	}
+	return gp;
+}
+
+/* Moves all of pp's dead Gs to the global list (pp is being destroyed). */
+static void gfpurge(struct p *pp)
+{
+	while (pp->gfree.n > 0) {
+		struct g *gp = pp->gfree.head;
+		pp->gfree.head = gp->schedlink;
+		pp->gfree.n--;
+		gfput(NULL, gp);
+	}
+}
+
+static void addgoroutines(struct p *pp, int64_t delta)
+{
+	if (pp != NULL)
+		store_relaxed(&pp->ngoroutines, load_relaxed(&pp->ngoroutines) + delta);
+	else
+		atomic_fetch_add(&sched.ngoroutines, delta);
+}
+
+static int64_t newgoid(struct p *pp)
+{
+	if (pp == NULL)
+		return (int64_t)atomic_fetch_add(&sched.goidgen, 1) + 1;
+	if (pp->goidcache == pp->goidcacheend) {
+		pp->goidcache = atomic_fetch_add(&sched.goidgen, GOID_BATCH) + 1;
+		pp->goidcacheend = pp->goidcache + GOID_BATCH;
+	}
+	return (int64_t)pp->goidcache++;
+}
+
+/*
+ * Creates a runnable G for fn(arg) and queues it: on pp's local queue (in
+ * runnext, as Go does, so a new goroutine runs soon and hot), or, with no
+ * P (a thread the runtime does not own), on the global queue.
+ */
+static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), void *arg,
+		    uintptr_t callerpc, int64_t parentgoid)
+{
+	if (fn == NULL)
+		throw("go of nil func value");
+	size_t size = attr ? attr->stack_size : 0;
+	struct g *newg = gfget(pp);
+	if (newg == NULL && (newg = malg()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (newg->stack.lo != 0 && size != 0 && size != stack_default)
+		stackfree(pp, newg);
+	if (newg->stack.lo == 0 && !stackalloc(pp, newg, size)) {
+		int err = errno;
+		gfput(pp, newg);
+		errno = err;
+		return -1;
+	}
+	newg->sched.sp = gostartcall(newg->stack.hi);
+	newg->fn = fn;
+	newg->arg = arg;
+	newg->gopc = callerpc;
+	newg->parentgoid = parentgoid;
+	newg->name[0] = 0;
+	if (attr && attr->name) {
+		strncpy(newg->name, attr->name, GNAME_MAX - 1);
+		newg->name[GNAME_MAX - 1] = 0;
+	}
+	newg->goid = newgoid(pp);
+	san_newg(newg, false);
+	addgoroutines(pp, 1);
+	setgstatus(newg, Gdead, Grunnable);
+	if (pp != NULL) {
+		runqput(pp, newg, true);
+		wakep();
+		return 0;
+	}
+	lock(&sched.lock);
+	globrunqput(newg);
+	unlock(&sched.lock);
+	/* Without a P we cannot be sloppy: make sure some M will look. */
+	if (load_relaxed(&sched.npidle) != 0)
+		startm(NULL, false);
+	return 0;
+}
+
+int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t callerpc)
+{
+	struct g *gp = getg();
+	if (gp == NULL) {
+		atomic_store(&sched.plainthreads, true);
+		return newproc1(NULL, attr, fn, arg, callerpc, 0);
+	}
+	struct m *mp = gp->m;
+	int64_t parent = gp == mp->g0 ? 0 : gp->goid;
+	return newproc1(mp->p, attr, fn, arg, callerpc, parent);
+}
+
+/* The first C code of every goroutine, on its own stack. */
+NOSAN_ABANDONED void goentry(void)
+{
+	struct g *gp = getg();
+	san_arrived(NULL);
+	gp->fn(gp->arg);
+	goexit1();
+}
+
+void goexit1(void)
+{
+	mcall(goexit0);
+	__builtin_unreachable();
+}
+
+static void mexit(struct m *mp);
+static void dropg(struct m *mp);
+
+/* goexit continuation on g0. */
+NOSAN_ABANDONED static void goexit0(struct g *gp)
+{
+	struct m *mp = getg()->m;
+	struct p *pp = mp->p;
+	if (gp->stacksoft)
+		stackcheck_soft(gp);
+	/* Frames abandoned by the final switch may leave ASan poison behind. */
+	san_stack_unpoison(gp->sched.sp, gp->stack.hi);
+	setgstatus(gp, Grunning, Gdead);
+	bool locked = gp->lockedm != NULL;
+	gp->lockedm = NULL;
+	gp->lockedext = 0;
+	mp->lockedg = NULL;
+	gp->fn = NULL;
+	gp->arg = NULL;
+	gp->param = NULL;
+	gp->sched.sp = 0;
+	dropg(mp);
+	san_exitg(gp);
+	addgoroutines(pp, -1);
+	gfput(pp, gp);
+	if (locked)
+		mexit(mp);
+	schedule();
+}
+
+/* -------------------------------------------------------------- Ps */
+
+static void acquirep(struct m *mp, struct p *pp)
+{
+	if (mp->p != NULL || pp->m != NULL || load_relaxed(&pp->status) != Pidle)
+		throw("acquirep: invalid p state");
+	mp->p = pp;
+	pp->m = mp;
+	store_relaxed(&pp->status, Prunning);
+}
+
+static struct p *releasep(struct m *mp)
+{
+	struct p *pp = mp->p;
+	if (pp == NULL || pp->m != mp || load_relaxed(&pp->status) != Prunning)
+		throw("releasep: invalid p state");
+	mp->p = NULL;
+	pp->m = NULL;
+	store_relaxed(&pp->status, Pidle);
+	return pp;
+}
+
+/* Idle P list; sched.lock held. */
+static void pidleput(struct p *pp)
+{
+	if (!runqempty(pp))
+		throw("pidleput: P has non-empty run queue");
+	pp->link = sched.pidle;
+	sched.pidle = pp;
+	atomic_fetch_add(&sched.npidle, 1);
+}
+
+static struct p *pidleget(void)
+{
+	struct p *pp = sched.pidle;
+	if (pp != NULL) {
+		sched.pidle = pp->link;
+		atomic_fetch_sub(&sched.npidle, 1);
+	}
+	return pp;
+}
+
+/* -------------------------------------------------------------- Ms */
+
+static void checkdead(void);
+
+static void mput(struct m *mp)
+{
+	mp->schedlink = sched.midle;
+	sched.midle = mp;
+	sched.nmidle++;
+	checkdead();
+}
+
+static struct m *mget(void)
+{
+	struct m *mp = sched.midle;
+	if (mp != NULL) {
+		sched.midle = mp->schedlink;
+		sched.nmidle--;
+	}
+	return mp;
+}
+
+/*
+ * A new M, counted as running from now on (so checkdead never mistakes
+ * the gap before its thread starts for a deadlock).  sched.lock held.
+ */
+static struct m *allocm(struct p *pp, bool spinning)
+{
+	if (sched.mnext - sched.nmfreed >= MAX_MCOUNT)
+		throw("thread exhaustion");
+	struct m *mp = sched.mfree;
+	if (mp != NULL) {
+		sched.mfree = mp->schedlink;
+		sched.nmfreed--;
+	} else {
+		mp = calloc(1, sizeof *mp);
+		struct g *g0 = calloc(1, sizeof *g0);
+		if (mp == NULL || g0 == NULL)
+			throw("out of memory allocating an M");
+		mp->g0 = g0;
+		g0->m = mp;
+		mp->alllink = allm;
+		allm = mp;
+		mp->id = sched.mnext++;
+	}
+	uint64_t seed = debug.seed ? debug.seed : (uint64_t)nanotime();
+	mp->fastrand = (seed ^ ((uint64_t)(mp->id + 1) * 0x9E3779B97F4A7C15ULL)) | 1;
+	mp->nextp = pp;
+	mp->spinning = spinning;
+	mp->exiting = false;
+	mp->schedlink = NULL;
+	return mp;
+}
+
+/* The first code on a new M's thread, on its g0 stack. */
+NOSAN_ABANDONED void mstart1(struct m *mp)
+{
+	minit(mp);
+	san_newg(mp->g0, true);
+	struct p *pp = mp->nextp;
+	mp->nextp = NULL;
+	acquirep(mp, pp);
+	schedule();
+}
+
+/*
+ * Runs pp on some M: an idle one, or a new one.  pp NULL: an idle P, if
+ * any.  spinning: the caller counted the M in nmspinning already.
+ */
+static void startm(struct p *pp, bool spinning)
+{
+	lock(&sched.lock);
+	if (pp == NULL) {
+		pp = pidleget();
+		if (pp == NULL) {
+			unlock(&sched.lock);
+			if (spinning && atomic_fetch_sub(&sched.nmspinning, 1) < 1)
+				throw("startm: negative nmspinning");
+			return;
+		}
+	}
+	struct m *nmp = mget();
+	if (nmp == NULL) {
+		nmp = allocm(pp, spinning);
+		unlock(&sched.lock);
+		if (!newosproc(nmp))
+			throw("newosproc: cannot create a thread");
+		return;
+	}
+	unlock(&sched.lock);
+	if (nmp->spinning)
+		throw("startm: m is spinning");
+	if (nmp->nextp != NULL)
+		throw("startm: m has p");
+	if (spinning && !runqempty(pp))
+		throw("startm: p has runnable gs");
+	nmp->spinning = spinning;
+	nmp->nextp = pp;
+	notewakeup(&nmp->park);
+}
+
+/* Stops mp until startm hands it a P, which it then holds. */
+static void stopm(struct m *mp)
+{
+	if (mp->p != NULL)
+		throw("stopm holding p");
+	if (mp->spinning)
+		throw("stopm spinning");
+	lock(&sched.lock);
+	mput(mp);
+	unlock(&sched.lock);
+	notesleep(&mp->park);
+	noteclear(&mp->park);
+	struct p *pp = mp->nextp;
+	mp->nextp = NULL;
+	acquirep(mp, pp);
+}
+
+/*
+ * Hands off a P whose M is about to block or exit: to a new M if there is
+ * work for it, to the stopper if the world is stopping, else to the idle
+ * list.  It must start an M whenever findrunnable would find a G on pp.
+ */
+static void handoffp(struct p *pp)
+{
+	if (!runqempty(pp) || load_relaxed(&sched.runqsize) != 0) {
+		startm(pp, false);
+		return;
+	}
+	/* nobody spinning or idle: this P is the one to look for work */
+	int32_t zero = 0;
+	if (atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) == 0 &&
+	    atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1)) {
+		startm(pp, true);
+		return;
+	}
+	lock(&sched.lock);
+	if (atomic_load(&sched.gcwaiting)) {
+		store_relaxed(&pp->status, Pgcstop);
+		if (--sched.stopwait == 0)
+			notewakeup(&sched.stopnote);
+		unlock(&sched.lock);
+		return;
+	}
+	if (load_relaxed(&sched.runqsize) != 0) {
+		unlock(&sched.lock);
+		startm(pp, false);
+		return;
+	}
+	pidleput(pp);
+	unlock(&sched.lock);
+}
+
+/* Tries to get one more M spinning, if a P is idle and nobody spins. */
+static void wakep(void)
+{
+	/* The G just queued must be visible before we look (see the top). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&sched.npidle) == 0)
+		return;
+	int32_t zero = 0;
+	if (atomic_load(&sched.nmspinning) != 0 ||
+	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
+		return;
+	startm(NULL, true);
+}
+
+static void resetspinning(struct m *mp)
+{
+	mp->spinning = false;
+	if (atomic_fetch_sub(&sched.nmspinning, 1) < 1)
+		throw("findrunnable: negative nmspinning");
+	wakep();
+}
+
+static void incidlelocked(int32_t v)
+{
+	lock(&sched.lock);
+	sched.nmidlelocked += v;
+	if (v > 0)
+		checkdead();
+	unlock(&sched.lock);
+}
+
+/* mp's locked G is not running: give the P away and sleep until it is. */
+static void stoplockedm(struct m *mp)
+{
+	if (mp->lockedg == NULL || mp->lockedg->lockedm != mp)
+		throw("stoplockedm: inconsistent locking");
+	if (mp->p != NULL)
+		handoffp(releasep(mp));
+	incidlelocked(1);
+	notesleep(&mp->park);
+	noteclear(&mp->park);
+	if (load_relaxed(&mp->lockedg->atomicstatus) != Grunnable)
+		throw("stoplockedm: not runnable");
+	struct p *pp = mp->nextp;
+	mp->nextp = NULL;
+	acquirep(mp, pp);
+}
+
+/* gp is wired to another M: hand it our P and sleep. */
+static void startlockedm(struct m *mp, struct g *gp)
+{
+	struct m *lm = gp->lockedm;
+	if (lm == mp)
+		throw("startlockedm: locked to me");
+	if (lm->nextp != NULL)
+		throw("startlockedm: m has p");
+	incidlelocked(-1);
+	lm->nextp = releasep(mp);
+	notewakeup(&lm->park);
+	stopm(mp);
+}
+
+/*
+ * Ends the thread of an M whose wired G exited (its thread state may be
+ * anything now, so nobody else may run on it).  The M struct and its
+ * signal stack wait on sched.mfree for the next new M.
+ */
+static void mexit(struct m *mp)
+{
+	handoffp(releasep(mp));
+	unminitSignals(mp);
+	lock(&sched.lock);
+	mp->schedlink = sched.mfree;
+	sched.mfree = mp;
+	sched.nmfreed++;
+	checkdead();
+	unlock(&sched.lock);
+	pthread_exit(NULL);
+}
+
+/* ------------------------------------------------------ stop the world */
+
+/* An M that saw gcwaiting gives up its P to the stopper and sleeps. */
+static void gcstopm(struct m *mp)
+{
+	if (!atomic_load(&sched.gcwaiting))
+		throw("gcstopm: not waiting for gc");
+	if (mp->spinning) {
+		mp->spinning = false;
+		if (atomic_fetch_sub(&sched.nmspinning, 1) < 1)
+			throw("gcstopm: negative nmspinning");
+	}
+	struct p *pp = releasep(mp);
+	lock(&sched.lock);
+	store_relaxed(&pp->status, Pgcstop);
+	if (--sched.stopwait == 0)
+		notewakeup(&sched.stopnote);
+	unlock(&sched.lock);
+	stopm(mp);
+}
+
+/*
+ * Stops every P but the caller's.  The caller is a goroutine; concurrent
+ * stoppers take turns, yielding (not blocking) while they wait, so that
+ * the one stopping the world can take their P too.
+ */
+void stopTheWorld(void)
+{
+	uint32_t free_ = 0;
+	while (!atomic_compare_exchange_weak(&sched.stwlock.key, &free_, 1)) {
+		free_ = 0;
+		gort_yield();
+	}
+	struct m *mp = getg()->m;
+	lock(&sched.lock);
+	sched.stopwait = load_relaxed(&gomaxprocs);
+	atomic_store(&sched.gcwaiting, 1);
+	store_relaxed(&mp->p->status, Pgcstop);
+	sched.stopwait--;
+	struct p *pp;
+	while ((pp = pidleget()) != NULL) {
+		store_relaxed(&pp->status, Pgcstop);
+		sched.stopwait--;
+	}
+	bool wait = sched.stopwait > 0;
+	unlock(&sched.lock);
+	if (wait) {
+		notesleep(&sched.stopnote);
+		noteclear(&sched.stopnote);
+	}
+	if (sched.stopwait != 0)
+		throw("stopTheWorld: not stopped");
+	for (int32_t i = 0; i < load_relaxed(&gomaxprocs); i++)
+		if (load_relaxed(&allp[i]->status) != Pgcstop)
+			throw("stopTheWorld: not stopped");
+}
+
+/* Restarts the world with sched.newprocs Ps (0: as many as before). */
+void startTheWorld(void)
+{
+	lock(&sched.lock);
+	int32_t procs = sched.newprocs ? sched.newprocs : load_relaxed(&gomaxprocs);
+	sched.newprocs = 0;
+	struct p *runnable = procresize(procs);
+	atomic_store(&sched.gcwaiting, 0);
+	unlock(&sched.lock);
+	while (runnable != NULL) {
+		struct p *pp = runnable;
+		runnable = pp->link;
+		startm(pp, false);
+	}
+	wakep();
+	atomic_store(&sched.stwlock.key, 0);
+}
+
+/*
+ * Stops scheduling for good, without waiting: every M stops at its next
+ * schedule.  Used when goroutine 1 returns and the process is on its way
+ * out, as Go's freezetheworld is on a fatal error.
+ */
+void freezetheworld(void)
+{
+	lock(&sched.lock);
+	sched.stopwait = FREEZE_STOPWAIT;
+	atomic_store(&sched.gcwaiting, 1);
+	unlock(&sched.lock);
+}
+
+/* ------------------------------------------------------------ the loop */
+
+/*
+ * Steals from other Ps, visiting them in a random order (a random start
+ * and a stride coprime to their number, so each is visited once a round).
+ * The last round may take a victim's runnext too.
+ */
+static struct g *stealwork(struct p *pp, bool *inherittime)
+{
+	uint32_t n = (uint32_t)load_relaxed(&gomaxprocs);
+	for (int i = 0; i < STEAL_TRIES; i++) {
+		uint32_t pos = cheaprandn(n), inc = 1;
+		if (n > 1) {
+			inc = 1 + cheaprandn(n - 1);
+			while (inc > 1) {
+				uint32_t a = n, b = inc;
+				while (b) {
+					uint32_t r = a % b;
+					a = b;
+					b = r;
+				}
+				if (a == 1)
+					break;
+				inc--;
+			}
+		}
+		for (uint32_t k = 0; k < n; k++, pos = (pos + inc) % n) {
+			if (atomic_load(&sched.gcwaiting))
+				return NULL;
+			struct p *p2 = allp[pos];
+			if (p2 == pp || load_relaxed(&p2->status) == Pidle)
+				continue;
+			struct g *gp = runqsteal(pp, p2, i == STEAL_TRIES - 1);
+			if (gp != NULL) {
+				*inherittime = false;
+				return gp;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* A P, if some P's queue holds work and an idle P can be had; else NULL. */
+static struct p *checkrunqsnop(void)
+{
+	int32_t n = load_relaxed(&gomaxprocs);
+	for (int32_t i = 0; i < n; i++) {
+		if (!runqempty(allp[i])) {
+			lock(&sched.lock);
+			struct p *pp = pidleget();
+			unlock(&sched.lock);
+			return pp;
+		}
+	}
+	return NULL;
+}
+
+/* Finds a runnable G, sleeping until there is one. */
+static struct g *findrunnable(struct m *mp, bool *inherittime)
+{
+	struct g *gp;
+top:
+	if (atomic_load(&sched.gcwaiting)) {
+		gcstopm(mp);
+		goto top;
+	}
+	struct p *pp = mp->p;
+	if ((gp = runqget(pp, inherittime)) != NULL)
+		return gp;
+	if (load_relaxed(&sched.runqsize) != 0) {
+		lock(&sched.lock);
+		gp = globrunqget(pp, 0);
+		unlock(&sched.lock);
+		if (gp != NULL) {
+			*inherittime = false;
+			return gp;
+		}
+	}
+	/* Spin, unless half the busy Ps already have a spinner. */
+	int32_t procs = load_relaxed(&gomaxprocs);
+	if (mp->spinning || 2 * atomic_load(&sched.nmspinning) < procs - atomic_load(&sched.npidle)) {
+		if (!mp->spinning) {
+			mp->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
+		}
+		if ((gp = stealwork(pp, inherittime)) != NULL)
+			return gp;
+	}
+
+	/* Nothing anywhere: give up the P. */
+	lock(&sched.lock);
+	if (atomic_load(&sched.gcwaiting)) {
+		unlock(&sched.lock);
+		goto top;
+	}
+	if (load_relaxed(&sched.runqsize) != 0) {
+		gp = globrunqget(pp, 0);
+		unlock(&sched.lock);
+		*inherittime = false;
+		return gp;
+	}
+	if (releasep(mp) != pp)
+		throw("findrunnable: wrong p");
+	pidleput(pp);
+	unlock(&sched.lock);
+
+	/*
+	 * The spinning -> idle dance (see the top of the file): after the
+	 * decrement, look at every queue once more, or work submitted while
+	 * we were giving up could wait next to an idle P.
+	 */
+	if (mp->spinning) {
+		mp->spinning = false;
+		if (atomic_fetch_sub(&sched.nmspinning, 1) < 1)
+			throw("findrunnable: negative nmspinning");
+		if ((pp = checkrunqsnop()) != NULL) {
+			acquirep(mp, pp);
+			mp->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
+			goto top;
+		}
+	}
+	stopm(mp);
+	goto top;
+}
+
+/*
+ * One round of scheduling: find a runnable G and run it.  Never returns.
+ */
+NOSAN_ABANDONED void schedule(void)
+{
+	struct m *mp = getg()->m;
+	if (mp->lockedg != NULL) {
+		stoplockedm(mp);
+		execute(mp->lockedg, false);
+	}
+top:
+	if (debug.sched_random && cheaprandn(4) == 0)
+		osyield(); /* widen the window after a publication (seed 000) */
+	if (atomic_load(&sched.gcwaiting)) {
+		gcstopm(mp);
+		goto top;
+	}
+	struct p *pp = mp->p;
+	struct g *gp = NULL;
+	bool inherittime = false;
+	/* Now and then, take from the global queue first: fairness. */
+	if (pp->schedtick % 61 == 0 && load_relaxed(&sched.runqsize) > 0) {
+		lock(&sched.lock);
+		gp = globrunqget(pp, 1);
+		unlock(&sched.lock);
+	}
+	if (gp == NULL)
+		gp = runqget(pp, &inherittime);
+	if (gp == NULL)
+		gp = findrunnable(mp, &inherittime);
+	if (mp->spinning)
+		resetspinning(mp);
+	if (gp->lockedm != NULL) {
+		startlockedm(mp, gp);
+		goto top;
+	}
+	execute(gp, inherittime);
+}
+
+/* Runs gp on the current M; gp was dequeued by it and is Grunnable. */
+NOSAN_ABANDONED void execute(struct g *gp, bool inherittime)
+{
+	struct m *mp = getg()->m;
+	mp->curg = gp;
+	gp->m = mp;
+	setgstatus(gp, Grunnable, Grunning);
+	if (!inherittime)
+		mp->p->schedtick++;
+	san_switch(mp->g0, gp, false);
+	gogo(gp);
+}
+
+static void dropg(struct m *mp)
+{
+	mp->curg->m = NULL;
+	mp->curg = NULL;
+}
+
+/* ---------------------------------------------------------- park/ready */
+
+NOSAN_ABANDONED static void park_m(struct g *gp)
+{
+	struct m *mp = getg()->m;
+	setgstatus(gp, Grunning, Gwaiting);
+	dropg(mp);
+	bool (*fn)(struct g *, void *) = mp->waitunlockf;
+	void *lk = mp->waitlock;
+	mp->waitunlockf = NULL;
+	mp->waitlock = NULL;
+	/* From here gp may be readied and run elsewhere: do not touch it. */
+	if (fn != NULL && !fn(gp, lk)) {
+		casgstatus(gp, Gwaiting, Grunnable);
+		execute(gp, true);
+	}
+	schedule();
+}
+
+/*
+ * Parks the calling goroutine.  unlockf(gp, lock), if not NULL, runs on g0
+ * once the goroutine is Gwaiting and its context saved; returning false
+ * resumes it at once (whatever it waited for already happened).  The
+ * goroutine runs again when someone calls goready on it.
+ */
+void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason)
+{
+	struct g *gp = getg();
+	struct m *mp = gp->m;
+	mp->waitlock = lock;
+	mp->waitunlockf = unlockf;
+	gp->waitreason = reason;
+	mcall(park_m);
+}
+
+/*
+ * Makes a parked goroutine runnable, into runnext of the caller's P so it
+ * runs soon.  From a thread the runtime does not own, it goes to the
+ * global queue.
+ */
+void goready(struct g *gp)
+{
+	struct g *cur = getg();
+	casgstatus(gp, Gwaiting, Grunnable);
+	if (cur != NULL) {
+		runqput(cur->m->p, gp, true);
+		wakep();
+		return;
+	}
+	lock(&sched.lock);
+	globrunqput(gp);
+	unlock(&sched.lock);
+	if (load_relaxed(&sched.npidle) != 0)
+		startm(NULL, false);
+}
+
+NOSAN_ABANDONED static void readyexecute_m(struct g *cur)
+{
+	/* Read the target before cur is published: cur's stack may be reused after. */
+	struct g *gp = cur->readyg;
+	cur->readyg = NULL;
+	struct m *mp = getg()->m;
+	struct p *pp = mp->p;
+	setgstatus(cur, Grunning, Grunnable);
+	dropg(mp);
+	runqput(pp, cur, false);
+	casgstatus(gp, Gwaiting, Grunnable);
+	if (mp->lockedg != NULL || gp->lockedm != NULL) {
+		runqput(pp, gp, true);
+		wakep();
+		schedule();
+	}
+	wakep();
+	execute(gp, true);
+}
+
+/*
+ * Makes the parked gp runnable and switches to it at once, in the caller's
+ * time slice; the caller goes to the back of its P's queue (Go's
+ * readyExecute, the hand-off of a synchronous exchange).
+ */
+void readyexecute(struct g *gp)
+{
+	getg()->readyg = gp;
+	mcall(readyexecute_m);
+}
+
+NOSAN_ABANDONED static void gosched_m(struct g *gp)
+{
+	struct m *mp = getg()->m;
+	setgstatus(gp, Grunning, Grunnable);
+	dropg(mp);
+	runqput(mp->p, gp, false);
+	schedule();
+}
+
+/* ----------------------------------------------------------- procresize */
+
+static struct p *newp(int32_t id)
+{
+	struct p *pp = calloc(1, sizeof *pp);
+	if (pp == NULL)
+		throw("out of memory allocating a P");
+	pp->id = id;
+	store_relaxed(&pp->status, Pgcstop);
+	return pp;
+}
+
+/* A P beyond the new GORT_MAXPROCS: hand everything it holds to the world. */
+static void destroyp(struct p *pp)
+{
+	struct g *gp;
+	bool inherit;
+	while ((gp = runqget(pp, &inherit)) != NULL)
+		globrunqputhead(gp);
+	gfpurge(pp);
+	stackcache_flush(pp);
+	atomic_fetch_add(&sched.ngoroutines, load_relaxed(&pp->ngoroutines));
+	store_relaxed(&pp->ngoroutines, 0);
+	store_relaxed(&pp->status, Pdead);
+}
+
+/*
+ * Changes the number of Ps, with the world stopped (or not yet started)
+ * and sched.lock held.  Ps with queued work are returned, linked, for the
+ * caller to start Ms on; the others go idle.
+ */
+static struct p *procresize(int32_t nprocs)
+{
+	int32_t old = load_relaxed(&gomaxprocs);
+	for (int32_t i = load_relaxed(&allplen); i < nprocs; i++) {
+		allp[i] = newp(i);
+		store_release(&allplen, i + 1);
+	}
+	for (int32_t i = nprocs; i < old; i++)
+		destroyp(allp[i]);
+
+	struct g *gp = getg();
+	struct m *mp = gp ? gp->m : NULL;
+	if (mp != NULL && mp->p != NULL && mp->p->id < nprocs) {
+		store_relaxed(&mp->p->status, Prunning);
+	} else if (mp != NULL) {
+		if (mp->p != NULL)
+			mp->p->m = NULL;
+		mp->p = NULL;
+		store_relaxed(&allp[0]->status, Pidle);
+		allp[0]->m = NULL;
+		acquirep(mp, allp[0]);
+	}
+	struct p *runnable = NULL;
+	for (int32_t i = nprocs - 1; i >= 0; i--) {
+		struct p *pp = allp[i];
+		if (mp != NULL && mp->p == pp)
+			continue;
+		store_relaxed(&pp->status, Pidle);
+		if (runqempty(pp)) {
+			pidleput(pp);
+		} else {
+			pp->link = runnable;
+			runnable = pp;
+		}
+	}
+	atomic_store(&gomaxprocs, nprocs);
+	return runnable;
+}
+
+/* ------------------------------------------------------------ checkdead */
+
+static int64_t gcount(void)
+{
+	int64_t n = atomic_load(&sched.ngoroutines);
+	int32_t len = load_acquire(&allplen);
+	for (int32_t i = 0; i < len; i++)
+		n += load_relaxed(&allp[i]->ngoroutines);
+	return n;
+}
+
+/*
+ * Called with sched.lock held whenever an M goes idle: if none is left
+ * running, nothing can ever run again.  A thread the runtime does not own
+ * could still create goroutines, so once one has, this stays silent, as
+ * Go's does once cgo threads may call in.
+ */
+static void checkdead(void)
+{
+	if (sched.mainexited || atomic_load(&sched.plainthreads))
+		return;
+	int64_t run = sched.mnext - sched.nmfreed - sched.nmidle - sched.nmidlelocked;
+	if (run > 0)
+		return;
+	if (run < 0)
+		throw("checkdead: inconsistent counts");
+	if (atomic_load(&sched.gcwaiting))
+		return;
+	unlock(&sched.lock);
+	if (gcount() == 0 && atomic_load(&sched.maingoexited))
+		throw("no goroutines (main called runtime.Goexit) - deadlock!");
+	throw("all goroutines are asleep - deadlock!");
+}
+
+/* ------------------------------------------------------------ the API */
+
+/*
+ * The caller of an API function: its G, or NULL on a thread the runtime
+ * does not own, which is allowed only while gort_main runs.
+ */
+static struct g *apig(const char *fn)
+{
+	struct g *gp = getg();
+	if (gp == NULL && load_acquire(&runtime_state) != RUNTIME_RUNNING) {
+		static char msg[128];
+		snprintf(msg, sizeof msg, "%s called outside gort_main", fn);
+		throw(msg);
+	}
+	return gp;
+}
+
+/* The user goroutine running on this thread, or NULL. */
+static struct g *apicurg(const char *fn)
+{
+	struct g *gp = apig(fn);
+	if (gp != NULL && gp == gp->m->g0)
+		gp = gp->m->curg;
+	return gp;
+}
+
+static void schedinit(void)
+{
+	parsedebugvars();
+	if (debug.sched_random) {
+		if (debug.seed == 0)
+			debug.seed = (uint64_t)nanotime() ^ ((uint64_t)getpid() << 32);
+		fprintf(stderr, "gort: GORT_DEBUG=sched_random=1,seed=%llu\n", (unsigned long long)debug.seed);
+	}
+	stackinit();
+	initsig();
+	int32_t procs = envmaxprocs();
+	if (procs == 0)
+		procs = getproccount();
+	allp = calloc(MAX_GOMAXPROCS, sizeof *allp);
+	if (allp == NULL)
+		throw("out of memory allocating Ps");
+	lock(&sched.lock);
+	procresize(procs);
+	unlock(&sched.lock);
+}
+
+struct mainargs {
+	int (*fn)(void *);
+	void *arg;
+};
+
+/* Goroutine 1. */
+static void runtime_main(void *arg)
+{
+	struct mainargs *ma = arg;
+	sched.mainresult = ma->fn(ma->arg);
+	lock(&sched.lock);
+	sched.mainexited = true;
+	unlock(&sched.lock);
+	freezetheworld();
+	notewakeup(&sched.mainnote);
+	gopark(NULL, NULL, waitReasonZero);
+}
+
+int gort_main(int (*main_fn)(void *arg), void *arg)
+{
+	int32_t none = RUNTIME_NONE;
+	if (!atomic_compare_exchange_strong(&runtime_state, &none, RUNTIME_RUNNING))
+		throw(getg() != NULL ? "gort_main called from a goroutine" : "gort_main called twice");
+	if (main_fn == NULL)
+		throw("gort_main: nil main function");
+	schedinit();
+	static struct mainargs ma;
+	ma.fn = main_fn;
+	ma.arg = arg;
+	if (newproc1(NULL, NULL, runtime_main, &ma, (uintptr_t)__builtin_return_address(0), 0) != 0)
+		throw("gort_main: cannot create the main goroutine");
+	notesleep(&sched.mainnote);
+	atomic_store(&runtime_state, RUNTIME_DONE);
+	return sched.mainresult;
+}
+
+int gort_go(void (*fn)(void *arg), void *arg)
+{
+	apig("gort_go");
+	return newproc(NULL, fn, arg, (uintptr_t)__builtin_return_address(0));
+}
+
+int gort_go_attr(const gort_attr *attr, void (*fn)(void *arg), void *arg)
+{
+	apig("gort_go_attr");
+	return newproc(attr, fn, arg, (uintptr_t)__builtin_return_address(0));
+}
+
+void gort_yield(void)
+{
+	struct g *gp = apig("gort_yield");
+	if (gp == NULL || gp == gp->m->g0) {
+		osyield();
+		return;
+	}
+	mcall(gosched_m);
+}
+
+_Noreturn void gort_goexit(void)
+{
+	struct g *gp = apicurg("gort_goexit");
+	if (gp == NULL || getg() != gp)
+		throw("gort_goexit called from a thread that is not running a goroutine");
+	if (gp->goid == 1)
+		atomic_store(&sched.maingoexited, true);
+	goexit1();
+	__builtin_unreachable();
+}
+
+int64_t gort_goid(void)
+{
+	struct g *gp = getg();
+	if (gp != NULL && gp == gp->m->g0)
+		gp = gp->m->curg;
+	return gp ? gp->goid : 0;
+}
+
+int gort_maxprocs(int n)
+{
+	struct g *gp = apig("gort_maxprocs");
+	int32_t ret = load_relaxed(&gomaxprocs);
+	if (n <= 0 || n == ret)
+		return ret;
+	if (gp == NULL || gp == gp->m->g0)
+		throw("gort_maxprocs: changing GORT_MAXPROCS from a thread that is not running a goroutine");
+	stopTheWorld();
+	sched.newprocs = n > MAX_GOMAXPROCS ? MAX_GOMAXPROCS : n;
+	startTheWorld();
+	return ret;
+}
+
+int gort_num_goroutine(void)
+{
+	apig("gort_num_goroutine");
+	return (int)gcount();
+}
+
+void gort_lock_os_thread(void)
+{
+	struct g *gp = apicurg("gort_lock_os_thread");
+	if (gp == NULL)
+		return; /* a thread of the program's own is wired already */
+	if (gp->lockedext == UINT32_MAX)
+		throw("gort_lock_os_thread nesting overflow");
+	gp->lockedext++;
+	gp->m->lockedg = gp;
+	gp->lockedm = gp->m;
+}
+
+void gort_unlock_os_thread(void)
+{
+	struct g *gp = apicurg("gort_unlock_os_thread");
+	if (gp == NULL || gp->lockedext == 0)
+		return;
+	if (--gp->lockedext == 0) {
+		gp->m->lockedg = NULL;
+		gp->lockedm = NULL;
+	}
+}

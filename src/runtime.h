@@ -1,0 +1,394 @@
+/*
+ * Internal structures of the runtime: G (goroutine), M (OS thread),
+ * P (processor: the right to run goroutines), the scheduler state, and the
+ * functions subsystems share.  Names follow Go's runtime (runtime2.go,
+ * proc.go) so that its documentation maps one to one.
+ *
+ * Everything here has hidden visibility; the build also localizes these
+ * symbols in the static library, so Go's short names (schedule, gopark)
+ * cannot clash with a program's own.
+ */
+#ifndef GORT_RUNTIME_H
+#define GORT_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gort.h"
+
+struct g;
+struct m;
+struct p;
+
+/* ---------------------------------------------------------------- atomics */
+
+#define load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
+#define load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
+#define store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+#define store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
+#define cas_acq_rel(p, old, new)                                                   \
+	atomic_compare_exchange_strong_explicit((p), (old), (new), memory_order_acq_rel, \
+						memory_order_acquire)
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Invariant checks.  gort_assert stays on in debug builds (DEBUG=1 and the
+ * sanitizer builds); checks that guard against misuse by callers are plain
+ * ifs with throw() and are always on.
+ */
+#ifdef GORT_DEBUG_BUILD
+#define gort_assert(cond)                                                \
+	do {                                                             \
+		if (unlikely(!(cond)))                                   \
+			throw_assert(#cond, __FILE__, __LINE__);         \
+	} while (0)
+#else
+#define gort_assert(cond) ((void)0)
+#endif
+
+/* ------------------------------------------------------------------ locks */
+
+/* A runtime mutex (lock_futex.c): spins briefly, then sleeps on a futex. */
+typedef struct mutex {
+	_Atomic uint32_t key;
+} mutex;
+
+/*
+ * A one-shot sleep and wakeup (Go's note).  Exactly one thread sleeps and
+ * one wakes; noteclear may be called only once the sleep has returned.
+ */
+typedef struct note {
+	_Atomic uint32_t key;
+} note;
+
+void lock(mutex *l);
+void unlock(mutex *l);
+void noteclear(note *n);
+void notewakeup(note *n);
+void notesleep(note *n);
+bool notetsleep(note *n, int64_t ns); /* false if it timed out */
+
+/* --------------------------------------------------------------- goroutine */
+
+/*
+ * G status.  The status is a lock on the goroutine's stack: only the owner
+ * named below may run on it or change the status.
+ *   Gidle      just allocated, not yet initialised.
+ *   Grunnable  on a run queue, not running; the stack is not owned, and
+ *              whoever dequeues the G owns it.
+ *   Grunning   running on m->curg of exactly one M, which owns the stack.
+ *   Gwaiting   parked in some wait structure; only the party that wins the
+ *              wakeup (goready) may make it Grunnable.
+ *   Gdead      exited or never used; owned by whoever holds it on a free
+ *              list.
+ * Gsyscall keeps Go's number for the system-call support to come.
+ */
+enum {
+	Gidle = 0,
+	Grunnable = 1,
+	Grunning = 2,
+	Gsyscall = 3,
+	Gwaiting = 4,
+	Gdead = 6,
+};
+
+/* Why a goroutine is parked (Go's waitReason); shown in crash reports. */
+typedef enum waitreason {
+	waitReasonZero = 0,
+} waitreason;
+
+/* A goroutine stack: [lo, hi) is usable, guard bytes below lo are not. */
+struct stack {
+	uintptr_t lo;
+	uintptr_t hi;
+};
+
+/*
+ * Saved context.  mcall pushes the callee-saved registers, MXCSR and the
+ * x87 control word onto the goroutine's own stack and records the stack
+ * pointer here; gogo restores from it and clears it (a context is consumed
+ * exactly once).  The layout is drawn in src/arch/amd64.S.
+ */
+struct gobuf {
+	uintptr_t sp;
+};
+
+#define GNAME_MAX 32
+
+struct g {
+	struct gobuf sched; /* offset 0: used by the assembly */
+	struct m *m;        /* offset 8: the M running it, when Grunning */
+	struct stack stack;
+	bool stacksoft;     /* no hardware guard: checked in software (stack.c) */
+	_Atomic uint32_t atomicstatus;
+	int64_t goid;
+	struct g *schedlink;   /* run queue and free list link */
+	void (*fn)(void *);    /* entry function and its argument */
+	void *arg;
+	uintptr_t gopc;        /* pc of the gort_go call that created it */
+	int64_t parentgoid;
+	waitreason waitreason;
+	struct m *lockedm;     /* wired to this M (gort_lock_os_thread) */
+	uint32_t lockedext;    /* nesting depth of gort_lock_os_thread */
+	struct g *readyg;      /* scratch for readyexecute: the G to switch to */
+	void *param;           /* passed by the waker to a parked G */
+	char name[GNAME_MAX];
+	void *tsan_fiber;      /* sanitizer state (san.h) */
+	void *asan_fake_stack;
+	unsigned valgrind_stack;
+};
+
+/* ----------------------------------------------------------------- thread */
+
+struct m {
+	struct g *g0;          /* offset 0: used by the assembly */
+	struct g *curg;        /* the user goroutine running, or NULL */
+	struct p *p;           /* attached P, or NULL */
+	struct p *nextp;       /* P handed to it while it slept */
+	int64_t id;
+	pid_t procid;          /* kernel thread id */
+	bool spinning;         /* looking for work without any */
+	struct note park;      /* where it sleeps when idle */
+	struct m *schedlink;   /* idle list link */
+	struct m *alllink;
+	struct g *lockedg;     /* the G wired to it */
+	bool exiting;          /* its locked G exited: the thread ends */
+	/* arguments of gopark and mcall, read on g0 (see gopark, mcall) */
+	bool (*waitunlockf)(struct g *gp, void *lock);
+	void *waitlock;
+	void (*mcallfn)(struct g *);
+	uint64_t fastrand;
+	void *sigstack;        /* alternate signal stack, per thread */
+	size_t sigstacksize;
+};
+
+/* ----------------------------------------------------------------- processor */
+
+enum {
+	Pidle = 0,
+	Prunning = 1,
+	Psyscall = 2,
+	Pgcstop = 3,
+	Pdead = 4,
+};
+
+#define RUNQ_SIZE 256
+#define PSTACKCACHE_SIZE 32
+
+/* An intrusive list of Gs linked through schedlink, with a count. */
+typedef struct glist {
+	struct g *head;
+	int32_t n;
+} glist;
+
+/* A FIFO of Gs linked through schedlink. */
+typedef struct gqueue {
+	struct g *head;
+	struct g *tail;
+} gqueue;
+
+struct p {
+	int32_t id;
+	_Atomic uint32_t status;
+	struct p *link;        /* idle list link */
+	struct m *m;           /* the M it is attached to */
+	uint32_t schedtick;    /* incremented on every scheduler call */
+	uint64_t goidcache;    /* goroutine ids handed out in batches */
+	uint64_t goidcacheend;
+	/*
+	 * Local run queue: a ring written only by the owner (at the tail) and
+	 * read by the owner and thieves (at the head).  runnext, when set,
+	 * runs before the ring: a G readied by the current one.
+	 */
+	_Atomic uint32_t runqhead;
+	_Atomic uint32_t runqtail;
+	_Atomic(struct g *) runq[RUNQ_SIZE];
+	_Atomic(struct g *) runnext;
+	glist gfree;            /* dead Gs with default stacks */
+	/* default-size stacks ready for reuse (stack.c) */
+	int32_t nstackcache;
+	uintptr_t stackcache[PSTACKCACHE_SIZE];
+	/* goroutines created minus goroutines exited on this P */
+	_Atomic int64_t ngoroutines;
+};
+
+/* ------------------------------------------------------------- scheduler */
+
+struct schedt {
+	mutex lock;
+	/* idle Ms */
+	struct m *midle;
+	int32_t nmidle;
+	int32_t nmidlelocked;   /* Ms sleeping while their locked G waits */
+	int64_t mnext;          /* number of Ms created, and the next id */
+	int32_t nmfreed;        /* Ms whose thread exited */
+	struct m *mfree;        /* those Ms, for reuse */
+	/* idle Ps */
+	struct p *pidle;
+	_Atomic int32_t npidle;
+	_Atomic int32_t nmspinning;
+	/* global run queue */
+	gqueue runq;
+	_Atomic int32_t runqsize;
+	/* global free Gs, without stacks */
+	mutex gflock;
+	glist gfree;
+	_Atomic int32_t ngfree; /* gfree.n, for a look without the lock */
+	/* goroutine ids are handed to Ps in batches from here */
+	_Atomic uint64_t goidgen;
+	/* goroutines created or exited without a P (threads the runtime does not own) */
+	_Atomic int64_t ngoroutines;
+	/* stop the world */
+	_Atomic uint32_t gcwaiting;
+	int32_t stopwait;
+	note stopnote;
+	mutex stwlock;          /* serialises stoppers */
+	int32_t newprocs;       /* GORT_MAXPROCS to restart the world with */
+	/* lifetime of gort_main */
+	note mainnote;
+	int mainresult;
+	bool mainexited;
+	_Atomic bool maingoexited;
+	_Atomic bool plainthreads; /* a thread the runtime does not own created goroutines */
+};
+
+extern struct schedt sched;
+extern struct m *allm;
+extern struct p **allp;
+extern _Atomic int32_t gomaxprocs;
+extern _Atomic int32_t runtime_state; /* see RUNTIME_* */
+
+#define MAX_GOMAXPROCS 1024
+
+enum {
+	RUNTIME_NONE = 0,  /* gort_main not called yet */
+	RUNTIME_RUNNING,
+	RUNTIME_DONE,      /* gort_main returned */
+};
+
+/* ----------------------------------------------------------- debug switches */
+
+struct debugvars {
+	int32_t sched_random;   /* randomize scheduling (Go's race-mode randomizeScheduler) */
+	uint64_t seed;          /* its seed; 0 = pick one and print it */
+	int32_t stackguard;     /* STACKGUARD_* (stack.c) */
+};
+extern struct debugvars debug;
+
+enum {
+	STACKGUARD_AUTO = 0,
+	STACKGUARD_MADVISE,
+	STACKGUARD_MPROTECT,
+	STACKGUARD_SOFT,
+};
+
+/* ---------------------------------------------------- context switching */
+
+/*
+ * getg() returns the current goroutine of this thread: a user G, its M's
+ * g0, or NULL on a thread the runtime does not own (src/arch/amd64.h).
+ */
+#include "arch/amd64.h"
+
+/* Assembly (src/arch/amd64.S). */
+_Noreturn void gogo(struct g *gp);
+void mcall_asm(void (*fn)(struct g *));
+void systemstack_asm(void (*fn)(void *), void *arg);
+_Noreturn void mstart_asm(struct m *mp);
+
+/*
+ * mcall switches to the M's g0 stack and calls fn(gp) there, gp being the
+ * goroutine that called it; fn never returns.  It takes no argument for fn:
+ * once fn publishes gp (a run queue put, a status change a waker can see),
+ * another M may resume gp and reuse its stack, so nothing fn needs may live
+ * there.  Whatever fn needs travels in fields of g or m (seed 000).
+ */
+void mcall(void (*fn)(struct g *));
+
+/*
+ * systemstack runs fn(arg) on the M's g0 stack and returns.  The calling
+ * goroutine stays Grunning and owned by this M throughout, so fn may use
+ * the caller's stack; it must not publish the caller (that is mcall's job).
+ */
+void systemstack(void (*fn)(void *), void *arg);
+
+/* ----------------------------------------------------------- proc.c */
+
+struct g *malg(void);
+int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t callerpc);
+void goentry(void);
+void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason);
+void goready(struct g *gp);
+void readyexecute(struct g *gp);
+_Noreturn void goexit1(void);
+_Noreturn void schedule(void);
+_Noreturn void execute(struct g *gp, bool inherittime);
+_Noreturn void mstart1(struct m *mp);
+void stopTheWorld(void);
+void startTheWorld(void);
+void freezetheworld(void);
+uint32_t cheaprand(void);
+uint32_t cheaprandn(uint32_t n);
+void osyield(void);
+void usleep_ns(int64_t ns);
+
+/* run queues, exposed for their unit tests (tests/test_runq.c) */
+void runqput(struct p *pp, struct g *gp, bool next);
+struct g *runqget(struct p *pp, bool *inherittime);
+struct g *runqsteal(struct p *pp, struct p *victim, bool stealrunnext);
+bool runqempty(struct p *pp);
+uint32_t runqlen(struct p *pp);
+
+/* ----------------------------------------------------------- stack.c */
+
+extern size_t stack_default;   /* usable bytes of a default stack */
+extern size_t stack_guard;     /* guard bytes below every stack */
+
+void stackinit(void);
+bool stackalloc(struct p *pp, struct g *gp, size_t size);
+void stackfree(struct p *pp, struct g *gp);
+void stackcache_flush(struct p *pp);
+bool stack_inguard(struct g *gp, uintptr_t addr, uintptr_t sp);
+_Noreturn void stackoverflow(struct g *gp, uintptr_t sp);
+void stackcheck_soft(struct g *gp);
+
+/* ----------------------------------------------------------- os_linux.c */
+
+int64_t nanotime(void);
+pid_t gettid_(void);
+int32_t getproccount(void);
+void futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
+void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
+bool newosproc(struct m *mp);
+void minit(struct m *mp);
+
+/* ----------------------------------------------------------- signal_unix.c */
+
+void initsig(void);
+void minitSignals(struct m *mp);
+void unminitSignals(struct m *mp);
+
+/* ----------------------------------------------------------- runtime1.c */
+
+void parsedebugvars(void);
+int32_t envmaxprocs(void);
+size_t parsebytes(const char *name, const char *s);
+
+/* ----------------------------------------------------------- panic.c */
+
+_Noreturn void throw(const char *msg);
+_Noreturn void throw_assert(const char *cond, const char *file, int line);
+void printstr(const char *s);
+void printint(int64_t v);
+void printhex(uint64_t v);
+void printlock(void);
+void printunlock(void);
+void printcurg(const char *status);
+_Noreturn void dieexit(void);
+
+#endif /* GORT_RUNTIME_H */
