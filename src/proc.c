@@ -82,12 +82,14 @@ enum {
 	GOID_BATCH = 16,
 	GFREE_LOCAL_MAX = 64,   /* a P's dead Gs beyond this go to the global list... */
 	GFREE_LOCAL_KEEP = 32,  /* ...until this many are left */
+	GFREE_GLOBAL_STACKS = 1024, /* global dead Gs that keep their stacks */
 	MAX_MCOUNT = 10000,
 	STEAL_TRIES = 4,
 	FREEZE_STOPWAIT = 0x7fffffff,
 };
 
 static void wakep(void);
+static void dropg(struct m *mp);
 static void startm(struct p *pp, bool spinning);
 static void stopm(struct m *mp);
 static void handoffp(struct p *pp);
@@ -299,23 +301,9 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
 	return true;
 }
 
-/*
- * Puts gp on pp's local queue: into runnext when next is set (kicking the
- * old runnext to the tail), else at the tail; a full ring spills half to
- * the global queue.  Only pp's owner may call it.
- */
-void runqput(struct p *pp, struct g *gp, bool next)
+/* Slow part of runqput: the ring was full. */
+static __attribute__((noinline)) void runqputfull(struct p *pp, struct g *gp)
 {
-	if (debug.sched_random && next && cheaprandn(2) == 0)
-		next = false;
-	if (next) {
-		struct g *old = load_relaxed(&pp->runnext);
-		while (!atomic_compare_exchange_weak(&pp->runnext, &old, gp))
-			;
-		if (old == NULL)
-			return;
-		gp = old;
-	}
 	for (;;) {
 		uint32_t h = load_acquire(&pp->runqhead);
 		uint32_t t = load_relaxed(&pp->runqtail);
@@ -330,10 +318,37 @@ void runqput(struct p *pp, struct g *gp, bool next)
 }
 
 /*
+ * Puts gp on pp's local queue: into runnext when next is set (kicking the
+ * old runnext to the tail), else at the tail; a full ring spills half to
+ * the global queue.  Only pp's owner may call it.
+ */
+inline __attribute__((always_inline)) void runqput(struct p *pp, struct g *gp, bool next)
+{
+	if (unlikely(debug.sched_random) && next && cheaprandn(2) == 0)
+		next = false;
+	if (next) {
+		struct g *old = load_relaxed(&pp->runnext);
+		while (!atomic_compare_exchange_weak(&pp->runnext, &old, gp))
+			;
+		if (old == NULL)
+			return;
+		gp = old;
+	}
+	uint32_t h = load_acquire(&pp->runqhead);
+	uint32_t t = load_relaxed(&pp->runqtail);
+	if (unlikely(t - h >= RUNQ_SIZE)) {
+		runqputfull(pp, gp);
+		return;
+	}
+	store_relaxed(&pp->runq[t % RUNQ_SIZE], gp);
+	store_release(&pp->runqtail, t + 1);
+}
+
+/*
  * Takes a G from pp's local queue; *inherittime is set when it came from
  * runnext, which runs in the current time slice.  Only the owner calls it.
  */
-struct g *runqget(struct p *pp, bool *inherittime)
+inline __attribute__((always_inline)) struct g *runqget(struct p *pp, bool *inherittime)
 {
 	struct g *next = load_relaxed(&pp->runnext);
 	/* Only the owner makes runnext non-nil, so a failed CAS means a thief took it. */
@@ -447,78 +462,89 @@ struct g *malg(void)
 }
 
 /*
- * Puts a dead G on pp's free list, keeping a default-size stack with it;
- * past GFREE_LOCAL_MAX, Gs move to the global list and their stacks to the
- * stack pool.  pp NULL: straight to the global list.
+ * Puts a dead G on pp's free list, keeping a default-size stack with it.
+ * Past GFREE_LOCAL_MAX, half move to the global lists, still with their
+ * stacks while the global list of those is short (so that Gs flowing from
+ * a P that only ends goroutines to one that only starts them carry their
+ * warm stacks along); beyond that their stacks go back to the stack pool.
+ * pp NULL: straight to the global lists.
  */
 static void gfput(struct p *pp, struct g *gp)
 {
-	if (gp->stack.lo != 0 && (pp == NULL || gp->stack.hi - gp->stack.lo != stack_default))
+	if (gp->stack.lo != 0 && gp->stack.hi - gp->stack.lo != stack_default)
 		stackfree(pp, gp);
-	struct g *head = gp, *tail = gp;
-	int32_t n = 1;
+	glist batch = {gp, 1};
+	gp->schedlink = NULL;
 	if (pp != NULL) {
 		gp->schedlink = pp->gfree.head;
 		pp->gfree.head = gp;
 		if (++pp->gfree.n < GFREE_LOCAL_MAX)
 			return;
-		head = tail = NULL;
-		n = 0;
+		batch.head = NULL;
+		batch.n = 0;
 		while (pp->gfree.n > GFREE_LOCAL_KEEP) {
 			struct g *g1 = pp->gfree.head;
 			pp->gfree.head = g1->schedlink;
 			pp->gfree.n--;
-			if (g1->stack.lo != 0)
-				stackfree(pp, g1);
-			g1->schedlink = head;
-			head = g1;
-			if (tail == NULL)
-				tail = g1;
-			n++;
+			g1->schedlink = batch.head;
+			batch.head = g1;
+			batch.n++;
 		}
 	}
 	lock(&sched.gflock);
-	tail->schedlink = sched.gfree.head;
-	sched.gfree.head = head;
-	sched.gfree.n += n;
-	store_relaxed(&sched.ngfree, sched.gfree.n);
+	while (batch.head != NULL) {
+		struct g *g1 = batch.head;
+		batch.head = g1->schedlink;
+		glist *l = &sched.gfreestack;
+		if (g1->stack.lo == 0) {
+			l = &sched.gfreenostack;
+		} else if (sched.gfreestack.n >= GFREE_GLOBAL_STACKS) {
+			/* stackfree may take the stack lock: ordered after gflock */
+			stackfree(NULL, g1);
+			l = &sched.gfreenostack;
+		}
+		g1->schedlink = l->head;
+		l->head = g1;
+		l->n++;
+	}
+	store_relaxed(&sched.ngfree, sched.gfreestack.n + sched.gfreenostack.n);
 	unlock(&sched.gflock);
 }
 
-/* A dead G, perhaps without a stack, from pp's list or the global one. */
+static struct g *glistpop(glist *l)
+{
+	struct g *gp = l->head;
+	if (gp != NULL) {
+		l->head = gp->schedlink;
+		l->n--;
+	}
+	return gp;
+}
+
+/* A dead G, perhaps without a stack, from pp's list or the global ones. */
 static struct g *gfget(struct p *pp)
 {
 	if ((pp == NULL || pp->gfree.n == 0) && load_relaxed(&sched.ngfree) > 0) {
 		lock(&sched.gflock);
-		if (pp == NULL) {
-			struct g *gp = sched.gfree.head;
-			if (gp != NULL) {
-				sched.gfree.head = gp->schedlink;
-				sched.gfree.n--;
-				store_relaxed(&sched.ngfree, sched.gfree.n);
+		do {
+			struct g *gp = glistpop(&sched.gfreestack);
+			if (gp == NULL)
+				gp = glistpop(&sched.gfreenostack);
+			if (gp == NULL)
+				break;
+			if (pp == NULL) {
+				store_relaxed(&sched.ngfree, sched.gfreestack.n + sched.gfreenostack.n);
+				unlock(&sched.gflock);
+				return gp;
 			}
-			unlock(&sched.gflock);
-			return gp;
-		}
-		while (pp->gfree.n < GFREE_LOCAL_KEEP && sched.gfree.head != NULL) {
-			struct g *gp = sched.gfree.head;
-			sched.gfree.head = gp->schedlink;
-			sched.gfree.n--;
 			gp->schedlink = pp->gfree.head;
 			pp->gfree.head = gp;
 			pp->gfree.n++;
-		}
-		store_relaxed(&sched.ngfree, sched.gfree.n);
+		} while (pp->gfree.n < GFREE_LOCAL_KEEP);
+		store_relaxed(&sched.ngfree, sched.gfreestack.n + sched.gfreenostack.n);
 		unlock(&sched.gflock);
 	}
-	if (pp == NULL)
-		return NULL;
-	struct g *gp = pp->gfree.head;
-	if (gp != NULL) {
-		pp->gfree.head = gp->schedlink;
-		pp->gfree.n--;
-	}
-	return gp;
+	return pp != NULL ? glistpop(&pp->gfree) : NULL;
 }
 
 /* Moves all of pp's dead Gs to the global list (pp is being destroyed). */
@@ -603,6 +629,21 @@ static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), voi
 	return 0;
 }
 
+/*
+ * Goes to the global queue and lets the P run what it has queued (Go's
+ * gopreempt_m, the target of a preemption request).
+ */
+NOSAN_ABANDONED static void gopreempt_m(struct g *gp)
+{
+	struct m *mp = gp->m;
+	setgstatus(gp, Grunning, Grunnable);
+	dropg(mp);
+	lock(&sched.lock);
+	globrunqput(gp);
+	unlock(&sched.lock);
+	schedule(mp);
+}
+
 int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t callerpc)
 {
 	struct g *gp = getg();
@@ -611,8 +652,20 @@ int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t call
 		return newproc1(NULL, attr, fn, arg, callerpc, 0);
 	}
 	struct m *mp = gp->m;
-	int64_t parent = gp == mp->g0 ? 0 : gp->goid;
-	return newproc1(mp->p, attr, fn, arg, callerpc, parent);
+	if (gp == mp->g0)
+		return newproc1(mp->p, attr, fn, arg, callerpc, 0);
+	struct p *pp = mp->p;
+	if (newproc1(pp, attr, fn, arg, callerpc, gp->goid) != 0)
+		return -1;
+	/*
+	 * A goroutine that fills its P's queue is creating goroutines faster
+	 * than they run.  Go's timer preemption would interleave them; gort
+	 * has none, so it preempts the creator here, or with one P a loop of
+	 * gort_go would queue millions of goroutines, each holding a stack.
+	 */
+	if (runqlen(pp) > RUNQ_SIZE && mp->lockedg == NULL)
+		mcall(gopreempt_m);
+	return 0;
 }
 
 /* The first C code of every goroutine, on its own stack. */
@@ -631,12 +684,11 @@ void goexit1(void)
 }
 
 static void mexit(struct m *mp);
-static void dropg(struct m *mp);
 
 /* goexit continuation on g0. */
 NOSAN_ABANDONED static void goexit0(struct g *gp)
 {
-	struct m *mp = getg()->m;
+	struct m *mp = gp->m;
 	struct p *pp = mp->p;
 	if (gp->stacksoft)
 		stackcheck_soft(gp);
@@ -657,7 +709,7 @@ NOSAN_ABANDONED static void goexit0(struct g *gp)
 	gfput(pp, gp);
 	if (locked)
 		mexit(mp);
-	schedule();
+	schedule(mp);
 }
 
 /* -------------------------------------------------------------- Ps */
@@ -764,7 +816,7 @@ NOSAN_ABANDONED void mstart1(struct m *mp)
 	struct p *pp = mp->nextp;
 	mp->nextp = NULL;
 	acquirep(mp, pp);
-	schedule();
+	schedule(mp);
 }
 
 /*
@@ -1081,7 +1133,7 @@ static struct p *checkrunqsnop(void)
 }
 
 /* Finds a runnable G, sleeping until there is one. */
-static struct g *findrunnable(struct m *mp, bool *inherittime)
+static __attribute__((noinline)) struct g *findrunnable(struct m *mp, bool *inherittime)
 {
 	struct g *gp;
 top:
@@ -1152,17 +1204,16 @@ top:
 /*
  * One round of scheduling: find a runnable G and run it.  Never returns.
  */
-NOSAN_ABANDONED void schedule(void)
+NOSAN_ABANDONED void schedule(struct m *mp)
 {
-	struct m *mp = getg()->m;
-	if (mp->lockedg != NULL) {
+	if (unlikely(mp->lockedg != NULL)) {
 		stoplockedm(mp);
-		execute(mp->lockedg, false);
+		execute(mp, mp->lockedg, false);
 	}
 top:
-	if (debug.sched_random && cheaprandn(4) == 0)
+	if (unlikely(debug.sched_random) && cheaprandn(4) == 0)
 		osyield(); /* widen the window after a publication (seed 000) */
-	if (atomic_load(&sched.gcwaiting)) {
+	if (unlikely(atomic_load(&sched.gcwaiting))) {
 		gcstopm(mp);
 		goto top;
 	}
@@ -1170,28 +1221,27 @@ top:
 	struct g *gp = NULL;
 	bool inherittime = false;
 	/* Now and then, take from the global queue first: fairness. */
-	if (pp->schedtick % 61 == 0 && load_relaxed(&sched.runqsize) > 0) {
+	if (unlikely(pp->schedtick % 61 == 0) && load_relaxed(&sched.runqsize) > 0) {
 		lock(&sched.lock);
 		gp = globrunqget(pp, 1);
 		unlock(&sched.lock);
 	}
 	if (gp == NULL)
 		gp = runqget(pp, &inherittime);
-	if (gp == NULL)
+	if (unlikely(gp == NULL))
 		gp = findrunnable(mp, &inherittime);
-	if (mp->spinning)
+	if (unlikely(mp->spinning))
 		resetspinning(mp);
-	if (gp->lockedm != NULL) {
+	if (unlikely(gp->lockedm != NULL)) {
 		startlockedm(mp, gp);
 		goto top;
 	}
-	execute(gp, inherittime);
+	execute(mp, gp, inherittime);
 }
 
-/* Runs gp on the current M; gp was dequeued by it and is Grunnable. */
-NOSAN_ABANDONED void execute(struct g *gp, bool inherittime)
+/* Runs gp on mp, which dequeued it: gp is Grunnable and now mp's. */
+NOSAN_ABANDONED void execute(struct m *mp, struct g *gp, bool inherittime)
 {
-	struct m *mp = getg()->m;
 	mp->curg = gp;
 	gp->m = mp;
 	setgstatus(gp, Grunnable, Grunning);
@@ -1211,7 +1261,7 @@ static void dropg(struct m *mp)
 
 NOSAN_ABANDONED static void park_m(struct g *gp)
 {
-	struct m *mp = getg()->m;
+	struct m *mp = gp->m;
 	setgstatus(gp, Grunning, Gwaiting);
 	dropg(mp);
 	bool (*fn)(struct g *, void *) = mp->waitunlockf;
@@ -1221,9 +1271,9 @@ NOSAN_ABANDONED static void park_m(struct g *gp)
 	/* From here gp may be readied and run elsewhere: do not touch it. */
 	if (fn != NULL && !fn(gp, lk)) {
 		casgstatus(gp, Gwaiting, Grunnable);
-		execute(gp, true);
+		execute(mp, gp, true);
 	}
-	schedule();
+	schedule(mp);
 }
 
 /*
@@ -1268,7 +1318,7 @@ NOSAN_ABANDONED static void readyexecute_m(struct g *cur)
 	/* Read the target before cur is published: cur's stack may be reused after. */
 	struct g *gp = cur->readyg;
 	cur->readyg = NULL;
-	struct m *mp = getg()->m;
+	struct m *mp = cur->m;
 	struct p *pp = mp->p;
 	setgstatus(cur, Grunning, Grunnable);
 	dropg(mp);
@@ -1277,10 +1327,10 @@ NOSAN_ABANDONED static void readyexecute_m(struct g *cur)
 	if (mp->lockedg != NULL || gp->lockedm != NULL) {
 		runqput(pp, gp, true);
 		wakep();
-		schedule();
+		schedule(mp);
 	}
 	wakep();
-	execute(gp, true);
+	execute(mp, gp, true);
 }
 
 /*
@@ -1296,11 +1346,11 @@ void readyexecute(struct g *gp)
 
 NOSAN_ABANDONED static void gosched_m(struct g *gp)
 {
-	struct m *mp = getg()->m;
+	struct m *mp = gp->m;
 	setgstatus(gp, Grunning, Grunnable);
 	dropg(mp);
 	runqput(mp->p, gp, false);
-	schedule();
+	schedule(mp);
 }
 
 /* ----------------------------------------------------------- procresize */

@@ -235,10 +235,11 @@ struct schedt {
 	/* global run queue */
 	gqueue runq;
 	_Atomic int32_t runqsize;
-	/* global free Gs, without stacks */
+	/* global free Gs, with default stacks and without */
 	mutex gflock;
-	glist gfree;
-	_Atomic int32_t ngfree; /* gfree.n, for a look without the lock */
+	glist gfreestack;
+	glist gfreenostack;
+	_Atomic int32_t ngfree; /* their total, for a look without the lock */
 	/* goroutine ids are handed to Ps in batches from here */
 	_Atomic uint64_t goidgen;
 	/* goroutines created or exited without a P (threads the runtime does not own) */
@@ -326,8 +327,8 @@ void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason);
 void goready(struct g *gp);
 void readyexecute(struct g *gp);
 _Noreturn void goexit1(void);
-_Noreturn void schedule(void);
-_Noreturn void execute(struct g *gp, bool inherittime);
+_Noreturn void schedule(struct m *mp);
+_Noreturn void execute(struct m *mp, struct g *gp, bool inherittime);
 _Noreturn void mstart1(struct m *mp);
 void stopTheWorld(void);
 void startTheWorld(void);

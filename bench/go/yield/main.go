@@ -1,0 +1,34 @@
+// yield: the twin of bench/yield.c — two goroutines calling
+// runtime.Gosched, N yields in all; reports the cost of one yield.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	n := 10000000
+	if len(os.Args) > 1 {
+		n, _ = strconv.Atoi(os.Args[1])
+	}
+	var done int32
+	t0 := time.Now()
+	go func() {
+		for i := 0; i < n/2; i++ {
+			runtime.Gosched()
+		}
+		atomic.StoreInt32(&done, 1)
+	}()
+	for i := 0; i < n/2; i++ {
+		runtime.Gosched()
+	}
+	for atomic.LoadInt32(&done) == 0 {
+		runtime.Gosched()
+	}
+	fmt.Printf("yield %.2f ns/op\n", float64(time.Since(t0).Nanoseconds())/float64(n))
+}
