@@ -82,9 +82,9 @@ enum {
 	GOID_BATCH = 16,
 	GFREE_LOCAL_MAX = 64,   /* a P's dead Gs beyond this go to the global list... */
 	GFREE_LOCAL_KEEP = 32,  /* ...until this many are left */
-	GFREE_GLOBAL_STACKS = 1024, /* global dead Gs that keep their stacks */
 	MAX_MCOUNT = 10000,
 	STEAL_TRIES = 4,
+	FORCE_PREEMPT_NS = 10 * 1000 * 1000, /* a time slice, as Go's */
 	FREEZE_STOPWAIT = 0x7fffffff,
 };
 
@@ -264,6 +264,10 @@ static struct g *globrunqget(struct p *pp, int32_t max)
 		n = max;
 	if (n > RUNQ_SIZE / 2)
 		n = RUNQ_SIZE / 2;
+	/* never more than the ring holds: runqput must not spill (we hold the lock) */
+	int32_t room = RUNQ_SIZE - (int32_t)(load_relaxed(&pp->runqtail) - load_acquire(&pp->runqhead));
+	if (n > room + 1)
+		n = room + 1;
 	store_relaxed(&sched.runqsize, size - n);
 	struct g *gp = globrunqpop();
 	while (--n > 0)
@@ -452,65 +456,6 @@ uint32_t runqlen(struct p *pp)
 
 /* ------------------------------------------------------- Gs and free Gs */
 
-struct g *malg(void)
-{
-	struct g *gp = calloc(1, sizeof *gp);
-	if (gp == NULL)
-		return NULL;
-	store_relaxed(&gp->atomicstatus, Gdead);
-	return gp;
-}
-
-/*
- * Puts a dead G on pp's free list, keeping a default-size stack with it.
- * Past GFREE_LOCAL_MAX, half move to the global lists, still with their
- * stacks while the global list of those is short (so that Gs flowing from
- * a P that only ends goroutines to one that only starts them carry their
- * warm stacks along); beyond that their stacks go back to the stack pool.
- * pp NULL: straight to the global lists.
- */
-static void gfput(struct p *pp, struct g *gp)
-{
-	if (gp->stack.lo != 0 && gp->stack.hi - gp->stack.lo != stack_default)
-		stackfree(pp, gp);
-	glist batch = {gp, 1};
-	gp->schedlink = NULL;
-	if (pp != NULL) {
-		gp->schedlink = pp->gfree.head;
-		pp->gfree.head = gp;
-		if (++pp->gfree.n < GFREE_LOCAL_MAX)
-			return;
-		batch.head = NULL;
-		batch.n = 0;
-		while (pp->gfree.n > GFREE_LOCAL_KEEP) {
-			struct g *g1 = pp->gfree.head;
-			pp->gfree.head = g1->schedlink;
-			pp->gfree.n--;
-			g1->schedlink = batch.head;
-			batch.head = g1;
-			batch.n++;
-		}
-	}
-	lock(&sched.gflock);
-	while (batch.head != NULL) {
-		struct g *g1 = batch.head;
-		batch.head = g1->schedlink;
-		glist *l = &sched.gfreestack;
-		if (g1->stack.lo == 0) {
-			l = &sched.gfreenostack;
-		} else if (sched.gfreestack.n >= GFREE_GLOBAL_STACKS) {
-			/* stackfree may take the stack lock: ordered after gflock */
-			stackfree(NULL, g1);
-			l = &sched.gfreenostack;
-		}
-		g1->schedlink = l->head;
-		l->head = g1;
-		l->n++;
-	}
-	store_relaxed(&sched.ngfree, sched.gfreestack.n + sched.gfreenostack.n);
-	unlock(&sched.gflock);
-}
-
 static struct g *glistpop(glist *l)
 {
 	struct g *gp = l->head;
@@ -521,27 +466,66 @@ static struct g *glistpop(glist *l)
 	return gp;
 }
 
-/* A dead G, perhaps without a stack, from pp's list or the global ones. */
+struct g *malg(void)
+{
+	struct g *gp = calloc(1, sizeof *gp);
+	if (gp == NULL)
+		return NULL;
+	store_relaxed(&gp->atomicstatus, Gdead);
+	return gp;
+}
+
+/*
+ * Puts a dead G (its stack already freed) on pp's free list; past
+ * GFREE_LOCAL_MAX, half move to the global list.  pp NULL: straight there.
+ */
+static void gfput(struct p *pp, struct g *gp)
+{
+	glist batch = {gp, 1};
+	gp->schedlink = NULL;
+	if (pp != NULL) {
+		gp->schedlink = pp->gfree.head;
+		pp->gfree.head = gp;
+		if (++pp->gfree.n < GFREE_LOCAL_MAX)
+			return;
+		batch.head = NULL;
+		batch.n = 0;
+		while (pp->gfree.n > GFREE_LOCAL_KEEP) {
+			struct g *g1 = glistpop(&pp->gfree);
+			g1->schedlink = batch.head;
+			batch.head = g1;
+			batch.n++;
+		}
+	}
+	struct g *tail = batch.head;
+	while (tail->schedlink != NULL)
+		tail = tail->schedlink;
+	lock(&sched.gflock);
+	tail->schedlink = sched.gfree.head;
+	sched.gfree.head = batch.head;
+	sched.gfree.n += batch.n;
+	store_relaxed(&sched.ngfree, sched.gfree.n);
+	unlock(&sched.gflock);
+}
+
+/* A dead G from pp's list, refilled from the global one; or NULL. */
 static struct g *gfget(struct p *pp)
 {
 	if ((pp == NULL || pp->gfree.n == 0) && load_relaxed(&sched.ngfree) > 0) {
 		lock(&sched.gflock);
-		do {
-			struct g *gp = glistpop(&sched.gfreestack);
-			if (gp == NULL)
-				gp = glistpop(&sched.gfreenostack);
-			if (gp == NULL)
-				break;
-			if (pp == NULL) {
-				store_relaxed(&sched.ngfree, sched.gfreestack.n + sched.gfreenostack.n);
-				unlock(&sched.gflock);
-				return gp;
-			}
+		if (pp == NULL) {
+			struct g *gp = glistpop(&sched.gfree);
+			store_relaxed(&sched.ngfree, sched.gfree.n);
+			unlock(&sched.gflock);
+			return gp;
+		}
+		while (pp->gfree.n < GFREE_LOCAL_KEEP && sched.gfree.head != NULL) {
+			struct g *gp = glistpop(&sched.gfree);
 			gp->schedlink = pp->gfree.head;
 			pp->gfree.head = gp;
 			pp->gfree.n++;
-		} while (pp->gfree.n < GFREE_LOCAL_KEEP);
-		store_relaxed(&sched.ngfree, sched.gfreestack.n + sched.gfreenostack.n);
+		}
+		store_relaxed(&sched.ngfree, sched.gfree.n);
 		unlock(&sched.gflock);
 	}
 	return pp != NULL ? glistpop(&pp->gfree) : NULL;
@@ -587,21 +571,18 @@ static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), voi
 {
 	if (fn == NULL)
 		throw("go of nil func value");
-	size_t size = attr ? attr->stack_size : 0;
 	struct g *newg = gfget(pp);
 	if (newg == NULL && (newg = malg()) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (newg->stack.lo != 0 && size != 0 && size != stack_default)
-		stackfree(pp, newg);
-	if (newg->stack.lo == 0 && !stackalloc(pp, newg, size)) {
+	if (!stackalloc(pp, newg, attr ? attr->stack_size : 0)) {
 		int err = errno;
 		gfput(pp, newg);
 		errno = err;
 		return -1;
 	}
-	newg->sched.sp = gostartcall(newg->stack.hi);
+	newg->sched.sp = 0; /* not started: execute forges its first frame */
 	newg->fn = fn;
 	newg->arg = arg;
 	newg->gopc = callerpc;
@@ -630,9 +611,22 @@ static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), voi
 }
 
 /*
- * Goes to the global queue and lets the P run what it has queued (Go's
- * gopreempt_m, the target of a preemption request).
+ * Whether the goroutine running on pp has had it for a whole time slice
+ * (Go's sysmon retake test: the P's schedtick has not moved for
+ * forcePreemptNS).
  */
+static bool slicedone(struct p *pp)
+{
+	int64_t now = nanotime();
+	if (pp->sysmontick.schedtick != pp->schedtick) {
+		pp->sysmontick.schedtick = pp->schedtick;
+		pp->sysmontick.schedwhen = now;
+		return false;
+	}
+	return now - pp->sysmontick.schedwhen >= FORCE_PREEMPT_NS;
+}
+
+/* Go's gopreempt_m: off to the global queue, behind everything. */
 NOSAN_ABANDONED static void gopreempt_m(struct g *gp)
 {
 	struct m *mp = gp->m;
@@ -658,12 +652,11 @@ int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t call
 	if (newproc1(pp, attr, fn, arg, callerpc, gp->goid) != 0)
 		return -1;
 	/*
-	 * A goroutine that fills its P's queue is creating goroutines faster
-	 * than they run.  Go's timer preemption would interleave them; gort
-	 * has none, so it preempts the creator here, or with one P a loop of
-	 * gort_go would queue millions of goroutines, each holding a stack.
+	 * gort has no timer preemption, but a goroutine that creates others
+	 * in a loop for a whole time slice is preempted here, as Go's would
+	 * be: otherwise, with one P, it could queue millions before any ran.
 	 */
-	if (runqlen(pp) > RUNQ_SIZE && mp->lockedg == NULL)
+	if (unlikely((++pp->newprocs & 255) == 0) && mp->lockedg == NULL && slicedone(pp))
 		mcall(gopreempt_m);
 	return 0;
 }
@@ -690,10 +683,11 @@ NOSAN_ABANDONED static void goexit0(struct g *gp)
 {
 	struct m *mp = gp->m;
 	struct p *pp = mp->p;
-	if (gp->stacksoft)
+	if (gp->stackflags & STK_SOFT)
 		stackcheck_soft(gp);
 	/* Frames abandoned by the final switch may leave ASan poison behind. */
 	san_stack_unpoison(gp->sched.sp, gp->stack.hi);
+	stackfree(pp, gp);
 	setgstatus(gp, Grunning, Gdead);
 	bool locked = gp->lockedm != NULL;
 	gp->lockedm = NULL;
@@ -1244,6 +1238,10 @@ NOSAN_ABANDONED void execute(struct m *mp, struct g *gp, bool inherittime)
 {
 	mp->curg = gp;
 	gp->m = mp;
+	if (unlikely(gp->sched.sp == 0)) {
+		stackstart(mp->p, gp);
+		gp->sched.sp = gostartcall(gp->stack.hi);
+	}
 	setgstatus(gp, Grunnable, Grunning);
 	if (!inherittime)
 		mp->p->schedtick++;
@@ -1344,12 +1342,26 @@ void readyexecute(struct g *gp)
 	mcall(readyexecute_m);
 }
 
+/*
+ * gort_yield's continuation.  Go's Gosched puts the goroutine on the
+ * global queue, behind everything; gort keeps it on its P's queue, which
+ * costs no lock, but first moves a batch of the global queue there, so
+ * that a goroutine waiting in a yield loop still lets that work run.
+ */
 NOSAN_ABANDONED static void gosched_m(struct g *gp)
 {
 	struct m *mp = gp->m;
+	struct p *pp = mp->p;
 	setgstatus(gp, Grunning, Grunnable);
 	dropg(mp);
-	runqput(mp->p, gp, false);
+	if (unlikely(load_relaxed(&sched.runqsize) != 0)) {
+		lock(&sched.lock);
+		struct g *g1 = globrunqget(pp, 0);
+		unlock(&sched.lock);
+		if (g1 != NULL)
+			runqput(pp, g1, false);
+	}
+	runqput(pp, gp, false);
 	schedule(mp);
 }
 

@@ -124,7 +124,7 @@ struct g {
 	struct gobuf sched; /* offset 0: used by the assembly */
 	struct m *m;        /* offset 8: the M running it, when Grunning */
 	struct stack stack;
-	bool stacksoft;     /* no hardware guard: checked in software (stack.c) */
+	uintptr_t stackflags;  /* STK_* (stack.c) */
 	_Atomic uint32_t atomicstatus;
 	int64_t goid;
 	struct g *schedlink;   /* run queue and free list link */
@@ -198,6 +198,11 @@ struct p {
 	struct p *link;        /* idle list link */
 	struct m *m;           /* the M it is attached to */
 	uint32_t schedtick;    /* incremented on every scheduler call */
+	struct {
+		uint32_t schedtick;   /* schedtick when last looked at... */
+		int64_t schedwhen;    /* ...and then */
+	} sysmontick;
+	uint32_t newprocs;     /* goroutines created, for the time slice check */
 	uint64_t goidcache;    /* goroutine ids handed out in batches */
 	uint64_t goidcacheend;
 	/*
@@ -210,9 +215,9 @@ struct p {
 	_Atomic(struct g *) runq[RUNQ_SIZE];
 	_Atomic(struct g *) runnext;
 	glist gfree;            /* dead Gs with default stacks */
-	/* default-size stacks ready for reuse (stack.c) */
-	int32_t nstackcache;
-	uintptr_t stackcache[PSTACKCACHE_SIZE];
+	/* default-size stacks ready for reuse, [0] clean and [1] dirty (stack.c) */
+	int32_t nstackcache[2];
+	uintptr_t stackcache[2][PSTACKCACHE_SIZE];
 	/* goroutines created minus goroutines exited on this P */
 	_Atomic int64_t ngoroutines;
 };
@@ -235,11 +240,10 @@ struct schedt {
 	/* global run queue */
 	gqueue runq;
 	_Atomic int32_t runqsize;
-	/* global free Gs, with default stacks and without */
+	/* global free Gs */
 	mutex gflock;
-	glist gfreestack;
-	glist gfreenostack;
-	_Atomic int32_t ngfree; /* their total, for a look without the lock */
+	glist gfree;
+	_Atomic int32_t ngfree; /* gfree.n, for a look without the lock */
 	/* goroutine ids are handed to Ps in batches from here */
 	_Atomic uint64_t goidgen;
 	/* goroutines created or exited without a P (threads the runtime does not own) */
@@ -351,7 +355,10 @@ extern size_t stack_default;   /* usable bytes of a default stack */
 extern size_t stack_guard;     /* guard bytes below every stack */
 
 void stackinit(void);
+enum { STK_GUARDED = 1, STK_SOFT = 2, STK_DIRTY = 4 };
+
 bool stackalloc(struct p *pp, struct g *gp, size_t size);
+void stackstart(struct p *pp, struct g *gp);
 void stackfree(struct p *pp, struct g *gp);
 void stackcache_flush(struct p *pp);
 bool stack_inguard(struct g *gp, uintptr_t addr, uintptr_t sp);

@@ -22,7 +22,7 @@
  *             tables, no mapping of their own.  Every stack is guarded.
  *   mprotect  PROT_NONE guards while a budget derived from max_map_count
  *             lasts (two mappings a stack, with room left for the rest of
- *             the program); stacks carved beyond the budget are soft.
+ *             the program); stacks guarded beyond the budget are soft.
  *   soft      no hardware guard.  The guard region is a red zone that no
  *             correct program touches, checked in software: a goroutine
  *             whose stack pointer is below its stack when it switches out is
@@ -31,15 +31,27 @@
  *             A frame larger than the red zone that overflows and returns
  *             between two switches may corrupt the stack below before it is
  *             reported at exit: weaker than a guard, never silent.
- * A soft stack is marked by bit 0 of its lo address in the pools (lo is
- * page-aligned) and by g.stacksoft while in use.
  *
- * Pools.  A dead G keeps its stack on its P's free list (proc.c), so the
- * spawn fast path touches no pool at all.  Stacks without a G sit in a
- * per-P cache (no lock) and then in a global pool under stacklock.  Past
- * STACKPOOL_DIRTY_MAX stacks, the global pool returns their pages to the OS
- * with MADV_DONTNEED and keeps only the address range.  Arenas are never
- * unmapped: their address space is cheap and they are reused.
+ * A stack's life.  gort_go binds a slot to the new goroutine at once, so
+ * that running out of memory is reported to its caller (ENOMEM), but does
+ * not touch it.  When the goroutine first runs (stackstart, on g0), a slot
+ * the goroutine has not touched is swapped for a warm one its P freed
+ * recently: a program that creates a burst of goroutines then runs them on
+ * a handful of stacks that stay in cache, while the burst's own slots are
+ * only address space.  The guard is installed then too, once per slot, so
+ * slots that never run cost no system call and no page table.
+ *
+ * Slot state travels with the slot: in g.stackflags while bound, and in the
+ * low bits of its (page-aligned) address in the pools:
+ *   STK_GUARDED  its guard is installed;
+ *   STK_SOFT     it can have none (checked in software, above);
+ *   STK_DIRTY    its pages have been touched.
+ *
+ * Pools.  A P keeps freed slots in two small caches, dirty and clean, with
+ * no lock; beyond them is a global pool under stacklock.  Past
+ * STACKPOOL_DIRTY_MAX dirty slots, the global pool returns their pages to
+ * the OS with MADV_DONTNEED and keeps only the address range.  Arenas are
+ * never unmapped: their address space is cheap and they are reused.
  *
  * Stacks of other sizes (gort_attr.stack_size) are mapped one by one and
  * unmapped when their goroutine exits.
@@ -65,12 +77,13 @@ size_t stack_guard = 16 * 1024;
 enum {
 	ARENA_MIN_SLOTS = 64,
 	ARENA_MAX_SLOTS = 4096,
+	CARVE_BATCH = PSTACKCACHE_SIZE / 2,
 	STACKPOOL_DIRTY_MAX = 128,
 	MAPS_RESERVED = 16384, /* mappings left to the rest of the program */
 	STACK_MIN = 16 * 1024,
 };
 #define STACK_MAX ((size_t)1 << 30)
-#define SOFTBIT ((uintptr_t)1)
+#define STK_FLAGS ((uintptr_t)(STK_GUARDED | STK_SOFT | STK_DIRTY))
 
 static size_t pagesize;
 static int32_t guardmode;       /* STACKGUARD_MADVISE, _MPROTECT or _SOFT */
@@ -79,7 +92,7 @@ static uintptr_t arena_next, arena_end;
 static size_t arena_slots = ARENA_MIN_SLOTS;
 static int64_t guardbudget;     /* mprotect guards left (stacklock) */
 
-/* the global pool: pages resident (dirty) or returned to the OS (clean) */
+/* the global pool: slots with pages resident (dirty), and without (clean) */
 struct stackvec {
 	uintptr_t *v;
 	size_t n, cap;
@@ -91,7 +104,7 @@ static size_t slotsize(void)
 	return stack_guard + stack_default;
 }
 
-static bool vecpush(struct stackvec *sv, uintptr_t lo)
+static bool vecpush(struct stackvec *sv, uintptr_t slot)
 {
 	if (sv->n == sv->cap) {
 		size_t cap = sv->cap ? sv->cap * 2 : 256;
@@ -101,7 +114,7 @@ static bool vecpush(struct stackvec *sv, uintptr_t lo)
 		sv->v = v;
 		sv->cap = cap;
 	}
-	sv->v[sv->n++] = lo;
+	sv->v[sv->n++] = slot;
 	return true;
 }
 
@@ -148,31 +161,30 @@ void stackinit(void)
 }
 
 /*
- * Guards the region [base, base+stack_guard) below a new stack; returns
- * false if the stack must be soft.  Called with stacklock held.
+ * Guards the stack whose usable part starts at lo: STK_GUARDED, or
+ * STK_SOFT if it cannot be.
  */
-static bool guardinstall(uintptr_t base)
+static uintptr_t guardinstall(uintptr_t lo)
 {
+	void *guard = (void *)(lo - stack_guard);
 	switch (guardmode) {
 	case STACKGUARD_MADVISE:
-		return madvise((void *)base, stack_guard, MADV_GUARD_INSTALL) == 0;
-	case STACKGUARD_MPROTECT:
-		if (guardbudget == 0 || mprotect((void *)base, stack_guard, PROT_NONE) != 0)
-			return false;
-		guardbudget--;
-		return true;
+		return madvise(guard, stack_guard, MADV_GUARD_INSTALL) == 0 ? STK_GUARDED : STK_SOFT;
+	case STACKGUARD_MPROTECT: {
+		lock(&stacklock);
+		bool ok = guardbudget > 0 && mprotect(guard, stack_guard, PROT_NONE) == 0;
+		guardbudget -= ok;
+		unlock(&stacklock);
+		return ok ? STK_GUARDED : STK_SOFT;
+	}
 	default:
-		return false;
+		return STK_SOFT;
 	}
 }
 
-/* A slot from the pool or a new one from an arena, as lo|SOFTBIT; 0 if none. */
-static uintptr_t poolget(void)
+/* Carves a new slot from an arena, 0 if no memory.  stacklock held. */
+static uintptr_t carve(void)
 {
-	if (pooldirty.n > 0)
-		return pooldirty.v[--pooldirty.n];
-	if (poolclean.n > 0)
-		return poolclean.v[--poolclean.n];
 	if (arena_next == arena_end) {
 		size_t len = arena_slots * slotsize();
 		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -184,33 +196,78 @@ static uintptr_t poolget(void)
 		if (arena_slots < ARENA_MAX_SLOTS)
 			arena_slots *= 2;
 	}
-	uintptr_t base = arena_next;
+	uintptr_t lo = arena_next + stack_guard;
 	arena_next += slotsize();
-	return (base + stack_guard) | (guardinstall(base) ? 0 : SOFTBIT);
+	return lo;
+}
+
+/* A slot from the global pool or a new one; 0 if none.  stacklock held. */
+static uintptr_t poolget(void)
+{
+	if (pooldirty.n > 0)
+		return pooldirty.v[--pooldirty.n];
+	if (poolclean.n > 0)
+		return poolclean.v[--poolclean.n];
+	return carve();
 }
 
 /*
- * Puts slots into the global pool; past the bound, the oldest dirty ones
- * give their pages back.  Called with stacklock held.
+ * Puts a slot into the global pool; past the bound, the oldest dirty ones
+ * give their pages back.  stacklock held.
  */
-static void poolput(uintptr_t lo)
+static void poolput(uintptr_t slot)
 {
-	if (!vecpush(&pooldirty, lo)) {
-		/* No memory to remember the slot: give its pages back at least. */
-		madvise((void *)(lo & ~SOFTBIT), stack_default, MADV_DONTNEED);
+	if (!(slot & STK_DIRTY)) {
+		if (!vecpush(&poolclean, slot))
+			throw("out of memory in the stack pool");
 		return;
 	}
+	if (!vecpush(&pooldirty, slot))
+		throw("out of memory in the stack pool");
 	if (pooldirty.n <= STACKPOOL_DIRTY_MAX)
 		return;
-	size_t keep = STACKPOOL_DIRTY_MAX / 2, i;
-	for (i = 0; i < pooldirty.n - keep; i++) {
+	size_t drop = pooldirty.n - STACKPOOL_DIRTY_MAX / 2;
+	for (size_t i = 0; i < drop; i++) {
 		uintptr_t s = pooldirty.v[i];
-		madvise((void *)(s & ~SOFTBIT), stack_default, MADV_DONTNEED);
-		if (!vecpush(&poolclean, s))
-			break;
+		madvise((void *)(s & ~STK_FLAGS), stack_default, MADV_DONTNEED);
+		if (!vecpush(&poolclean, s & ~STK_DIRTY))
+			throw("out of memory in the stack pool");
 	}
-	memmove(pooldirty.v, pooldirty.v + i, (pooldirty.n - i) * sizeof(uintptr_t));
-	pooldirty.n -= i;
+	memmove(pooldirty.v, pooldirty.v + drop, (pooldirty.n - drop) * sizeof(uintptr_t));
+	pooldirty.n -= drop;
+}
+
+/*
+ * A slot from pp's caches, clean ones first: a new goroutine may wait a
+ * while before it runs, and the warm (dirty) slots are better spent on the
+ * goroutines that start now (stackstart).  0 if the caches are empty.
+ */
+static uintptr_t cacheget(struct p *pp)
+{
+	for (int d = 0; d < 2; d++)
+		if (pp->nstackcache[d] > 0)
+			return pp->stackcache[d][--pp->nstackcache[d]];
+	return 0;
+}
+
+static void cacheput(struct p *pp, uintptr_t slot)
+{
+	int d = (slot & STK_DIRTY) != 0;
+	if (pp->nstackcache[d] == PSTACKCACHE_SIZE) {
+		/* a full cache drains half, so the next frees are cheap again */
+		lock(&stacklock);
+		while (pp->nstackcache[d] > PSTACKCACHE_SIZE / 2)
+			poolput(pp->stackcache[d][--pp->nstackcache[d]]);
+		unlock(&stacklock);
+	}
+	pp->stackcache[d][pp->nstackcache[d]++] = slot;
+}
+
+static void bind(struct g *gp, uintptr_t slot, size_t size)
+{
+	gp->stack.lo = slot & ~STK_FLAGS;
+	gp->stack.hi = gp->stack.lo + size;
+	gp->stackflags = slot & STK_FLAGS;
 }
 
 /* Maps a stack of a size other than the default. */
@@ -220,17 +277,15 @@ static bool stackmap(struct g *gp, size_t size)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
-	lock(&stacklock);
-	gp->stacksoft = !guardinstall((uintptr_t)p);
-	unlock(&stacklock);
-	gp->stack.lo = (uintptr_t)p + stack_guard;
-	gp->stack.hi = gp->stack.lo + size;
+	uintptr_t lo = (uintptr_t)p + stack_guard;
+	bind(gp, lo | guardinstall(lo), size);
 	return true;
 }
 
 /*
- * Gives gp a stack of size usable bytes (0: the default), from pp's cache
- * when pp is not NULL.  False, with errno set, if none can be had.
+ * Binds a stack of size usable bytes (0: the default) to gp, without
+ * touching it; from pp's caches when pp is not NULL.  False, with errno
+ * set, if none can be had.
  */
 bool stackalloc(struct p *pp, struct g *gp, size_t size)
 {
@@ -242,44 +297,60 @@ bool stackalloc(struct p *pp, struct g *gp, size_t size)
 	}
 	size = size < STACK_MIN ? STACK_MIN : (size + pagesize - 1) & ~(pagesize - 1);
 	if (size != stack_default) {
-		if (!stackmap(gp, size)) {
+		if (stackmap(gp, size))
+			return true;
+		errno = ENOMEM;
+		return false;
+	}
+	uintptr_t slot = pp != NULL ? cacheget(pp) : 0;
+	if (slot == 0) {
+		lock(&stacklock);
+		slot = poolget();
+		/* refill the cache while the lock is held */
+		for (int i = 0; pp != NULL && slot != 0 && i < CARVE_BATCH; i++) {
+			uintptr_t s = poolget();
+			if (s == 0)
+				break;
+			cacheput(pp, s);
+		}
+		unlock(&stacklock);
+		if (slot == 0) {
 			errno = ENOMEM;
 			return false;
 		}
-	} else {
-		uintptr_t lo = 0;
-		if (pp != NULL && pp->nstackcache > 0) {
-			lo = pp->stackcache[--pp->nstackcache];
-		} else {
-			lock(&stacklock);
-			lo = poolget();
-			/* refill half the cache while the lock is held */
-			while (pp != NULL && lo != 0 && pp->nstackcache < PSTACKCACHE_SIZE / 2 &&
-			       (pooldirty.n > 0 || poolclean.n > 0))
-				pp->stackcache[pp->nstackcache++] = poolget();
-			unlock(&stacklock);
-			if (lo == 0) {
-				errno = ENOMEM;
-				return false;
-			}
-		}
-		gp->stacksoft = lo & SOFTBIT;
-		gp->stack.lo = lo & ~SOFTBIT;
-		gp->stack.hi = gp->stack.lo + stack_default;
 	}
-	san_stack_register(gp);
+	bind(gp, slot, stack_default);
 	return true;
+}
+
+/*
+ * Makes gp's stack ready for its first run, on pp's g0: a warm slot from
+ * pp's dirty cache replaces one gp never touched, and the guard goes in.
+ */
+void stackstart(struct p *pp, struct g *gp)
+{
+	if (!(gp->stackflags & STK_DIRTY) && gp->stack.hi - gp->stack.lo == stack_default &&
+	    pp->nstackcache[1] > 0) {
+		uintptr_t warm = pp->stackcache[1][--pp->nstackcache[1]];
+		cacheput(pp, gp->stack.lo | gp->stackflags);
+		bind(gp, warm, stack_default);
+	}
+	if (!(gp->stackflags & (STK_GUARDED | STK_SOFT)))
+		gp->stackflags |= guardinstall(gp->stack.lo);
+	gp->stackflags |= STK_DIRTY;
+	san_stack_register(gp);
 }
 
 /* Takes gp's stack away from it, into pp's cache when pp is not NULL. */
 void stackfree(struct p *pp, struct g *gp)
 {
 	uintptr_t lo = gp->stack.lo, hi = gp->stack.hi;
+	uintptr_t flags = gp->stackflags;
 	san_stack_deregister(gp);
-	san_stack_unpoison(lo, hi);
 	gp->stack.lo = gp->stack.hi = 0;
+	gp->stackflags = 0;
 	if (hi - lo != stack_default) {
-		if (!gp->stacksoft && guardmode == STACKGUARD_MPROTECT) {
+		if ((flags & STK_GUARDED) && guardmode == STACKGUARD_MPROTECT) {
 			lock(&stacklock);
 			guardbudget++;
 			unlock(&stacklock);
@@ -287,25 +358,22 @@ void stackfree(struct p *pp, struct g *gp)
 		munmap((void *)(lo - stack_guard), stack_guard + (hi - lo));
 		return;
 	}
-	lo |= gp->stacksoft ? SOFTBIT : 0;
-	if (pp != NULL && pp->nstackcache < PSTACKCACHE_SIZE) {
-		pp->stackcache[pp->nstackcache++] = lo;
+	if (pp != NULL) {
+		cacheput(pp, lo | flags);
 		return;
 	}
 	lock(&stacklock);
-	/* a full cache drains half, so the next frees are cheap again */
-	while (pp != NULL && pp->nstackcache > PSTACKCACHE_SIZE / 2)
-		poolput(pp->stackcache[--pp->nstackcache]);
-	poolput(lo);
+	poolput(lo | flags);
 	unlock(&stacklock);
 }
 
-/* Empties pp's cache into the global pool (pp is being destroyed). */
+/* Empties pp's caches into the global pool (pp is being destroyed). */
 void stackcache_flush(struct p *pp)
 {
 	lock(&stacklock);
-	while (pp->nstackcache > 0)
-		poolput(pp->stackcache[--pp->nstackcache]);
+	for (int d = 0; d < 2; d++)
+		while (pp->nstackcache[d] > 0)
+			poolput(pp->stackcache[d][--pp->nstackcache[d]]);
 	unlock(&stacklock);
 }
 

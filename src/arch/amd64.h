@@ -54,8 +54,7 @@ static inline uintptr_t gostartcall(uintptr_t hi)
 	uint16_t fcw;
 	__asm__ volatile("fnstcw %0" : "=m"(fcw));
 	sp[0] = mxcsr | (uintptr_t)fcw << 32;
-	for (int i = 1; i < 7; i++)
-		sp[i] = 0;
+	sp[1] = sp[2] = sp[3] = sp[4] = sp[5] = sp[6] = 0; /* r15..rbp */
 	sp[7] = (uintptr_t)goentry_asm;
 	return (uintptr_t)sp;
 }
