@@ -88,7 +88,7 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libgort.a
 # ------------------------------------------------------------------ tests
 
 TEST_SRCS   := $(filter-out tests/testprog.c,$(wildcard tests/*.c))
-TEST_FLAGS  := -std=gnu11 $(WARN) -Iinclude -Isrc $(SANFLAGS) $(VALGRIND_CFLAGS) \
+TEST_FLAGS  := -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude -Isrc $(SANFLAGS) $(VALGRIND_CFLAGS) \
                $(if $(filter 1,$(DEBUG)),-DGORT_DEBUG_BUILD) $(shell pkg-config --cflags criterion 2>/dev/null)
 TEST_LIBS   := $(BUILD)/libgort_internal.a $(shell pkg-config --libs criterion 2>/dev/null) $(LDLIBS) -lm
 

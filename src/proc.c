@@ -57,6 +57,7 @@
 #include "runtime.h"
 #include "san.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -641,10 +642,8 @@ NOSAN_ABANDONED static void gopreempt_m(struct g *gp)
 int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t callerpc)
 {
 	struct g *gp = getg();
-	if (gp == NULL) {
-		atomic_store(&sched.plainthreads, true);
+	if (gp == NULL)
 		return newproc1(NULL, attr, fn, arg, callerpc, 0);
-	}
 	struct m *mp = gp->m;
 	if (gp == mp->g0)
 		return newproc1(mp->p, attr, fn, arg, callerpc, 0);
@@ -1072,29 +1071,34 @@ void freezetheworld(void)
 /* ------------------------------------------------------------ the loop */
 
 /*
- * Steals from other Ps, visiting them in a random order (a random start
- * and a stride coprime to their number, so each is visited once a round).
+ * A stride for walking n Ps from a random start that visits each exactly
+ * once: a number coprime to n, picked with the random r (Go's randomOrder).
+ */
+uint32_t stealstride(uint32_t n, uint32_t r)
+{
+	if (n <= 1)
+		return 1;
+	for (uint32_t inc = 1 + r % (n - 1);; inc = inc > 1 ? inc - 1 : n - 1) {
+		uint32_t a = n, b = inc;
+		while (b != 0) {
+			uint32_t t = a % b;
+			a = b;
+			b = t;
+		}
+		if (a == 1)
+			return inc;
+	}
+}
+
+/*
+ * Steals from other Ps, visiting them in a random order (stealstride).
  * The last round may take a victim's runnext too.
  */
 static struct g *stealwork(struct p *pp, bool *inherittime)
 {
 	uint32_t n = (uint32_t)load_relaxed(&gomaxprocs);
 	for (int i = 0; i < STEAL_TRIES; i++) {
-		uint32_t pos = cheaprandn(n), inc = 1;
-		if (n > 1) {
-			inc = 1 + cheaprandn(n - 1);
-			while (inc > 1) {
-				uint32_t a = n, b = inc;
-				while (b) {
-					uint32_t r = a % b;
-					a = b;
-					b = r;
-				}
-				if (a == 1)
-					break;
-				inc--;
-			}
-		}
+		uint32_t pos = cheaprandn(n), inc = stealstride(n, cheaprand());
 		for (uint32_t k = 0; k < n; k++, pos = (pos + inc) % n) {
 			if (atomic_load(&sched.gcwaiting))
 				return NULL;
@@ -1437,6 +1441,20 @@ static struct p *procresize(int32_t nprocs)
 
 /* ------------------------------------------------------------ checkdead */
 
+/* The threads of this process. */
+static int64_t countthreads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (d == NULL)
+		return INT64_MAX;
+	int64_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 static int64_t gcount(void)
 {
 	int64_t n = atomic_load(&sched.ngoroutines);
@@ -1448,20 +1466,22 @@ static int64_t gcount(void)
 
 /*
  * Called with sched.lock held whenever an M goes idle: if none is left
- * running, nothing can ever run again.  A thread the runtime does not own
- * could still create goroutines, so once one has, this stays silent, as
- * Go's does once cgo threads may call in.
+ * running, nothing in the runtime can ever run again.  But a thread the
+ * runtime does not own could still create or wake goroutines: as Go stays
+ * silent when cgo threads may call in, this stays silent whenever the
+ * process has threads other than the Ms and the one waiting in gort_main.
  */
 static void checkdead(void)
 {
-	if (sched.mainexited || atomic_load(&sched.plainthreads))
+	if (sched.mainexited)
 		return;
-	int64_t run = sched.mnext - sched.nmfreed - sched.nmidle - sched.nmidlelocked;
+	int64_t mcount = sched.mnext - sched.nmfreed;
+	int64_t run = mcount - sched.nmidle - sched.nmidlelocked;
 	if (run > 0)
 		return;
 	if (run < 0)
 		throw("checkdead: inconsistent counts");
-	if (atomic_load(&sched.gcwaiting))
+	if (atomic_load(&sched.gcwaiting) || countthreads() > mcount + 1)
 		return;
 	unlock(&sched.lock);
 	if (gcount() == 0 && atomic_load(&sched.maingoexited))

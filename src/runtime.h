@@ -259,7 +259,6 @@ struct schedt {
 	int mainresult;
 	bool mainexited;
 	_Atomic bool maingoexited;
-	_Atomic bool plainthreads; /* a thread the runtime does not own created goroutines */
 };
 
 extern struct schedt sched;
@@ -348,6 +347,7 @@ struct g *runqget(struct p *pp, bool *inherittime);
 struct g *runqsteal(struct p *pp, struct p *victim, bool stealrunnext);
 bool runqempty(struct p *pp);
 uint32_t runqlen(struct p *pp);
+uint32_t stealstride(uint32_t n, uint32_t r);
 
 /* ----------------------------------------------------------- stack.c */
 

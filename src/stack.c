@@ -28,9 +28,9 @@
  *             whose stack pointer is below its stack when it switches out is
  *             reported at once, and when a goroutine on a soft stack exits,
  *             mincore(2) tells whether any red-zone page was ever touched.
- *             A frame larger than the red zone that overflows and returns
- *             between two switches may corrupt the stack below before it is
- *             reported at exit: weaker than a guard, never silent.
+ *             Weaker than a guard, never silent: an overflow may first
+ *             corrupt the stacks below it, until it faults at the bottom of
+ *             its arena, switches, or exits.
  *
  * A stack's life.  gort_go binds a slot to the new goroutine at once, so
  * that running out of memory is reported to its caller (ENOMEM), but does
@@ -380,7 +380,10 @@ void stackcache_flush(struct p *pp)
 /*
  * Whether a fault at addr with stack pointer sp is gp running off its
  * stack: the address is in the guard, or the stack pointer itself went
- * below the stack (a frame larger than the guard jumped over it).
+ * below the stack (a frame larger than the guard jumped over it, or, on a
+ * soft stack, the recursion ran on through the stacks below until it hit
+ * unmapped memory).  A stack pointer far below is some other stack a
+ * program switched to itself, and not ours to judge.
  */
 bool stack_inguard(struct g *gp, uintptr_t addr, uintptr_t sp)
 {
@@ -389,7 +392,7 @@ bool stack_inguard(struct g *gp, uintptr_t addr, uintptr_t sp)
 		return false;
 	if (addr < lo && addr >= lo - stack_guard)
 		return true;
-	return sp < lo && sp >= lo - stack_guard - (1u << 20);
+	return sp < lo && lo - sp < STACK_MAX;
 }
 
 static void printstackline(struct g *gp, uintptr_t sp)
