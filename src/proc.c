@@ -169,7 +169,7 @@ static void casgstatus(struct g *gp, uint32_t old, uint32_t new_)
  * thing on g0 is telling ASan the switch has finished.  The target travels
  * in an M field like everything else mcall passes.
  */
-NOSAN_ABANDONED static void mcall_san(struct g *gp)
+static void mcall_san(struct g *gp)
 {
 	struct m *mp = getg()->m;
 	void (*fn)(struct g *) = mp->mcallfn;
@@ -628,7 +628,7 @@ static bool slicedone(struct p *pp)
 }
 
 /* Go's gopreempt_m: off to the global queue, behind everything. */
-NOSAN_ABANDONED static void gopreempt_m(struct g *gp)
+static void gopreempt_m(struct g *gp)
 {
 	struct m *mp = gp->m;
 	setgstatus(gp, Grunning, Grunnable);
@@ -661,7 +661,7 @@ int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t call
 }
 
 /* The first C code of every goroutine, on its own stack. */
-NOSAN_ABANDONED void goentry(void)
+void goentry(void)
 {
 	struct g *gp = getg();
 	san_arrived(NULL);
@@ -678,7 +678,7 @@ void goexit1(void)
 static void mexit(struct m *mp);
 
 /* goexit continuation on g0. */
-NOSAN_ABANDONED static void goexit0(struct g *gp)
+static void goexit0(struct g *gp)
 {
 	struct m *mp = gp->m;
 	struct p *pp = mp->p;
@@ -802,7 +802,7 @@ static struct m *allocm(struct p *pp, bool spinning)
 }
 
 /* The first code on a new M's thread, on its g0 stack. */
-NOSAN_ABANDONED void mstart1(struct m *mp)
+void mstart1(struct m *mp)
 {
 	minit(mp);
 	san_newg(mp->g0, true);
@@ -1202,7 +1202,7 @@ top:
 /*
  * One round of scheduling: find a runnable G and run it.  Never returns.
  */
-NOSAN_ABANDONED void schedule(struct m *mp)
+void schedule(struct m *mp)
 {
 	if (unlikely(mp->lockedg != NULL)) {
 		stoplockedm(mp);
@@ -1238,7 +1238,7 @@ top:
 }
 
 /* Runs gp on mp, which dequeued it: gp is Grunnable and now mp's. */
-NOSAN_ABANDONED void execute(struct m *mp, struct g *gp, bool inherittime)
+void execute(struct m *mp, struct g *gp, bool inherittime)
 {
 	mp->curg = gp;
 	gp->m = mp;
@@ -1261,7 +1261,7 @@ static void dropg(struct m *mp)
 
 /* ---------------------------------------------------------- park/ready */
 
-NOSAN_ABANDONED static void park_m(struct g *gp)
+static void park_m(struct g *gp)
 {
 	struct m *mp = gp->m;
 	setgstatus(gp, Grunning, Gwaiting);
@@ -1315,7 +1315,7 @@ void goready(struct g *gp)
 		startm(NULL, false);
 }
 
-NOSAN_ABANDONED static void readyexecute_m(struct g *cur)
+static void readyexecute_m(struct g *cur)
 {
 	/* Read the target before cur is published: cur's stack may be reused after. */
 	struct g *gp = cur->readyg;
@@ -1352,7 +1352,7 @@ void readyexecute(struct g *gp)
  * costs no lock, but first moves a batch of the global queue there, so
  * that a goroutine waiting in a yield loop still lets that work run.
  */
-NOSAN_ABANDONED static void gosched_m(struct g *gp)
+static void gosched_m(struct g *gp)
 {
 	struct m *mp = gp->m;
 	struct p *pp = mp->p;

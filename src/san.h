@@ -12,9 +12,11 @@
  * Without sanitizers all of this compiles to nothing; Valgrind support
  * costs a check at stack allocation only.
  *
- * Code that runs on g0 and is abandoned when gogo switches away (the mcall
- * targets, schedule, execute) is marked NOSAN_ABANDONED: TSan keeps a shadow
- * call stack per fiber, and frames that never return would overflow it.
+ * TSan keeps a shadow call stack per fiber, and the runtime abandons frames
+ * on every switch (g0's are restarted from the top at each mcall), which
+ * would overflow it.  So the TSan build compiles the runtime without
+ * function entry/exit instrumentation (Makefile); memory accesses and
+ * atomics are still checked, and the program's own functions keep theirs.
  */
 #ifndef GORT_SAN_H
 #define GORT_SAN_H
@@ -49,14 +51,6 @@
 #endif
 #ifdef GORT_VALGRIND
 #include <valgrind/valgrind.h>
-#endif
-
-#if defined(GORT_TSAN) && defined(__clang__)
-#define NOSAN_ABANDONED __attribute__((disable_sanitizer_instrumentation))
-#elif defined(GORT_TSAN)
-#define NOSAN_ABANDONED __attribute__((no_sanitize_thread))
-#else
-#define NOSAN_ABANDONED
 #endif
 
 static inline __attribute__((always_inline)) void san_switch(struct g *from, struct g *to, bool exiting)

@@ -572,7 +572,7 @@ static void parker(void *arg)
 
 static int main_million(void *arg)
 {
-	long n = scaled(1000000, 20000);
+	long n = scaled(1000000, SANITIZER_MAX_LIVE);
 	for (long i = 0; i < n; i++)
 		cr_assert_eq(gort_go(parker, NULL), 0, "gort_go failed at %ld: %s", i, strerror(errno));
 	while (testgate_parked(&millgate) < n)
@@ -642,6 +642,8 @@ static int main_enomem(void *arg)
 
 Test(proc, enomem_when_stacks_cannot_be_had, .timeout = 120, .disabled = UNDER_SANITIZER)
 {
+	if (under_valgrind())
+		cr_skip_test("Valgrind cannot run under a low RLIMIT_AS");
 	setenv("GORT_MAXPROCS", "2", 1);
 	run_main(main_enomem, NULL);
 }

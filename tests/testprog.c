@@ -4,6 +4,7 @@
  */
 #include <alloca.h>
 #include <gort.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,21 @@ static int main_deadlock(void *arg)
 	return 0;
 }
 
+/* Stops under a debugger, inside a goroutine (tests/test_abi.c). */
+static __attribute__((noinline)) void trapper(void *arg)
+{
+	raise(SIGTRAP);
+	sink = 1;
+}
+
+static int main_trap(void *arg)
+{
+	gort_go(trapper, NULL);
+	while (sink == 0)
+		gort_yield();
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void *);
@@ -139,6 +155,7 @@ static const struct {
 	{"goexit-main", main_goexit},
 	{"deadlock", main_deadlock},
 	{"env", main_nop},
+	{"gdb-trap", main_trap},
 };
 
 int main(int argc, char **argv)

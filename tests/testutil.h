@@ -31,18 +31,33 @@
 #define UNDER_SANITIZER 0
 #endif
 
+/* TSan counts every goroutine alive as a thread, and allows 8128. */
+#ifdef GORT_TSAN
+#define UNDER_TSAN 1
+#define SANITIZER_MAX_LIVE 4000
+#else
+#define UNDER_TSAN 0
+#define SANITIZER_MAX_LIVE 20000
+#endif
+
 extern char **environ;
+
+static inline bool under_valgrind(void)
+{
+#ifdef GORT_VALGRIND
+	return RUNNING_ON_VALGRIND;
+#else
+	return false;
+#endif
+}
 
 /* A size for a stress test: n normally, less under a sanitizer or Valgrind. */
 static inline long scaled(long n, long sanitized)
 {
 	long v = n;
-#ifdef GORT_VALGRIND
-	if (RUNNING_ON_VALGRIND)
+	if (under_valgrind())
 		v = sanitized / 10 > 0 ? sanitized / 10 : 1;
-	else
-#endif
-	if (UNDER_SANITIZER)
+	else if (UNDER_SANITIZER)
 		v = sanitized;
 	const char *l = getenv("GORT_TEST_LONG");
 	if (l != NULL && *l == '1')
