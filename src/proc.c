@@ -325,18 +325,22 @@ static __attribute__((noinline)) void runqputfull(struct p *pp, struct g *gp)
 /*
  * Puts gp on pp's local queue: into runnext when next is set (kicking the
  * old runnext to the tail), else at the tail; a full ring spills half to
- * the global queue.  Only pp's owner may call it.
+ * the global queue.  Only pp's owner may call it.  With next set, the G is
+ * published by a locked RMW, a full barrier: wakep relies on it.
  */
 inline __attribute__((always_inline)) void runqput(struct p *pp, struct g *gp, bool next)
 {
-	if (unlikely(debug.sched_random) && next && cheaprandn(2) == 0)
-		next = false;
 	if (next) {
 		struct g *old = load_relaxed(&pp->runnext);
-		while (!atomic_compare_exchange_weak(&pp->runnext, &old, gp))
-			;
-		if (old == NULL)
-			return;
+		if (unlikely(debug.sched_random) && cheaprandn(2) == 0) {
+			old = gp; /* skip runnext, but keep its full barrier (wakep) */
+			atomic_thread_fence(memory_order_seq_cst);
+		} else {
+			while (!atomic_compare_exchange_weak(&pp->runnext, &old, gp))
+				;
+			if (old == NULL)
+				return;
+		}
 		gp = old;
 	}
 	uint32_t h = load_acquire(&pp->runqhead);
@@ -900,11 +904,17 @@ static void handoffp(struct p *pp)
 	unlock(&sched.lock);
 }
 
-/* Tries to get one more M spinning, if a P is idle and nobody spins. */
+/*
+ * Tries to get one more M spinning, if a P is idle and nobody spins.
+ *
+ * The work just submitted must be visible before npidle and nmspinning are
+ * read (the StoreLoad fence at the top of the file).  x86 orders a store
+ * before a later load only across a locked instruction, so every caller
+ * has one between the two: the runnext CAS of runqput(..., true), a status
+ * CAS, or an atomic RMW.  That spares a fence on every goroutine created.
+ */
 static void wakep(void)
 {
-	/* The G just queued must be visible before we look (see the top). */
-	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&sched.npidle) == 0)
 		return;
 	int32_t zero = 0;
@@ -1325,7 +1335,7 @@ static void readyexecute_m(struct g *cur)
 	setgstatus(cur, Grunning, Grunnable);
 	dropg(mp);
 	runqput(pp, cur, false);
-	casgstatus(gp, Gwaiting, Grunnable);
+	casgstatus(gp, Gwaiting, Grunnable); /* also wakep's barrier */
 	if (mp->lockedg != NULL || gp->lockedm != NULL) {
 		runqput(pp, gp, true);
 		wakep();
@@ -1373,9 +1383,10 @@ static void gosched_m(struct g *gp)
 
 static struct p *newp(int32_t id)
 {
-	struct p *pp = calloc(1, sizeof *pp);
+	struct p *pp = aligned_alloc(CACHELINE, sizeof *pp);
 	if (pp == NULL)
 		throw("out of memory allocating a P");
+	memset(pp, 0, sizeof *pp);
 	pp->id = id;
 	store_relaxed(&pp->status, Pgcstop);
 	return pp;

@@ -192,12 +192,32 @@ typedef struct gqueue {
 	struct g *tail;
 } gqueue;
 
+/*
+ * A P's fields are grouped by who touches them, each group on cache lines
+ * of its own, so that thieves polling a busy P's queue do not steal the
+ * lines its owner writes on every goroutine it creates or ends.
+ */
+#define CACHELINE 64
+
 struct p {
+	/* read by anyone */
 	int32_t id;
 	_Atomic uint32_t status;
-	struct p *link;        /* idle list link */
+	struct p *link;        /* idle list link (sched.lock) */
 	struct m *m;           /* the M it is attached to */
-	uint32_t schedtick;    /* incremented on every scheduler call */
+
+	/*
+	 * Local run queue: a ring written only by the owner (at the tail) and
+	 * read by the owner and thieves (at the head).  runnext, when set,
+	 * runs before the ring: a G readied by the current one.
+	 */
+	_Alignas(CACHELINE) _Atomic uint32_t runqhead;
+	_Atomic uint32_t runqtail;
+	_Atomic(struct g *) runq[RUNQ_SIZE];
+	_Alignas(CACHELINE) _Atomic(struct g *) runnext;
+
+	/* the owner's alone */
+	_Alignas(CACHELINE) uint32_t schedtick; /* incremented on every scheduler call */
 	struct {
 		uint32_t schedtick;   /* schedtick when last looked at... */
 		int64_t schedwhen;    /* ...and then */
@@ -205,20 +225,11 @@ struct p {
 	uint32_t newprocs;     /* goroutines created, for the time slice check */
 	uint64_t goidcache;    /* goroutine ids handed out in batches */
 	uint64_t goidcacheend;
-	/*
-	 * Local run queue: a ring written only by the owner (at the tail) and
-	 * read by the owner and thieves (at the head).  runnext, when set,
-	 * runs before the ring: a G readied by the current one.
-	 */
-	_Atomic uint32_t runqhead;
-	_Atomic uint32_t runqtail;
-	_Atomic(struct g *) runq[RUNQ_SIZE];
-	_Atomic(struct g *) runnext;
-	glist gfree;            /* dead Gs with default stacks */
+	glist gfree;           /* dead Gs */
 	/* default-size stacks ready for reuse, [0] clean and [1] dirty (stack.c) */
 	int32_t nstackcache[2];
 	uintptr_t stackcache[2][PSTACKCACHE_SIZE];
-	/* goroutines created minus goroutines exited on this P */
+	/* goroutines created minus goroutines exited on this P (read by gcount) */
 	_Atomic int64_t ngoroutines;
 };
 

@@ -12,8 +12,9 @@
 
 static struct p *newp_(void)
 {
-	struct p *pp = calloc(1, sizeof *pp);
+	struct p *pp = aligned_alloc(CACHELINE, sizeof *pp);
 	cr_assert_not_null(pp);
+	memset(pp, 0, sizeof *pp);
 	return pp;
 }
 
