@@ -118,7 +118,7 @@ _Noreturn void dieexit(void)
 	_exit(2);
 }
 
-_Noreturn void throw(const char *msg)
+static void fatalthrow(void *msg)
 {
 	printlock();
 	printstr("fatal error: ");
@@ -127,6 +127,19 @@ _Noreturn void throw(const char *msg)
 	printcurg("running");
 	printunlock();
 	dieexit();
+}
+
+/*
+ * The report is printed on g0 (systemstack): the goroutine that threw may
+ * be short of stack, and g0 is where tracebacks of it can be taken.
+ */
+_Noreturn void throw(const char *msg)
+{
+	struct g *gp = getg();
+	if (gp != NULL && gp != gp->m->g0)
+		systemstack(fatalthrow, (void *)msg);
+	fatalthrow((void *)msg);
+	__builtin_unreachable();
 }
 
 _Noreturn void throw_assert(const char *cond, const char *file, int line)

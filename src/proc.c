@@ -245,6 +245,8 @@ static struct g *globrunqpop(void)
 		sched.runq.head = gp->schedlink;
 		if (sched.runq.head == NULL)
 			sched.runq.tail = NULL;
+		else
+			__builtin_prefetch(sched.runq.head); /* a list walk: fetch ahead */
 	}
 	return gp;
 }
@@ -533,7 +535,15 @@ static struct g *gfget(struct p *pp)
 		store_relaxed(&sched.ngfree, sched.gfree.n);
 		unlock(&sched.gflock);
 	}
-	return pp != NULL ? glistpop(&pp->gfree) : NULL;
+	if (pp == NULL)
+		return NULL;
+	struct g *gp = glistpop(&pp->gfree);
+	/* the next one's fields are written soon: start fetching them now */
+	if (pp->gfree.head != NULL) {
+		__builtin_prefetch(pp->gfree.head, 1);
+		__builtin_prefetch((char *)pp->gfree.head + CACHELINE, 1);
+	}
+	return gp;
 }
 
 /* Moves all of pp's dead Gs to the global list (pp is being destroyed). */
@@ -592,8 +602,8 @@ static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), voi
 	newg->arg = arg;
 	newg->gopc = callerpc;
 	newg->parentgoid = parentgoid;
-	newg->name[0] = 0;
-	if (attr && attr->name) {
+	newg->named = attr && attr->name;
+	if (newg->named) {
 		strncpy(newg->name, attr->name, GNAME_MAX - 1);
 		newg->name[GNAME_MAX - 1] = 0;
 	}

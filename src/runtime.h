@@ -120,23 +120,31 @@ struct gobuf {
 
 #define GNAME_MAX 32
 
+/*
+ * The fields of the creation, run and exit paths come first, so that a
+ * burst of goroutines waiting in a queue touches as few cache lines as can
+ * be.
+ */
 struct g {
 	struct gobuf sched; /* offset 0: used by the assembly */
 	struct m *m;        /* offset 8: the M running it, when Grunning */
 	struct stack stack;
 	uintptr_t stackflags;  /* STK_* (stack.c) */
 	_Atomic uint32_t atomicstatus;
+	waitreason waitreason;
 	int64_t goid;
 	struct g *schedlink;   /* run queue and free list link */
+	/* second line */
 	void (*fn)(void *);    /* entry function and its argument */
 	void *arg;
 	uintptr_t gopc;        /* pc of the gort_go call that created it */
 	int64_t parentgoid;
-	waitreason waitreason;
 	struct m *lockedm;     /* wired to this M (gort_lock_os_thread) */
 	uint32_t lockedext;    /* nesting depth of gort_lock_os_thread */
+	bool named;            /* name holds gort_attr.name */
 	struct g *readyg;      /* scratch for readyexecute: the G to switch to */
 	void *param;           /* passed by the waker to a parked G */
+	/* cold */
 	char name[GNAME_MAX];
 	void *tsan_fiber;      /* sanitizer state (san.h) */
 	void *asan_fake_stack;

@@ -417,7 +417,7 @@ _Noreturn void stackoverflow(struct g *gp, uintptr_t sp)
 {
 	printlock();
 	printstackline(gp, sp);
-	if (gp->name[0] != 0) {
+	if (gp->named) {
 		printstr("runtime: goroutine \"");
 		printstr(gp->name);
 		printstr("\"\n");
