@@ -84,11 +84,12 @@ static bool readline(const char *path, char *buf, size_t n)
 
 /*
  * The mount point of the cgroup hierarchy holding controller ctl ("cpu"),
- * or of the unified hierarchy when ctl is NULL, from /proc/self/mountinfo.
+ * or of the unified hierarchy when ctl is NULL, from a mountinfo file.
  */
-static bool cgroupmount(const char *ctl, char *mnt, size_t n, char *root, size_t rn)
+static bool cgroupmount(const char *mountinfo, const char *ctl, char *mnt, size_t n, char *root,
+			size_t rn)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	FILE *f = fopen(mountinfo, "re");
 	if (!f)
 		return false;
 	char line[4096];
@@ -117,11 +118,13 @@ static bool cgroupmount(const char *ctl, char *mnt, size_t n, char *root, size_t
 }
 
 /*
- * The process's CPU bandwidth limit in CPUs (fractional), or 0 if none.
+ * The CPU bandwidth limit, in CPUs (fractional), of the cgroup named in
+ * cgroupfile (/proc/self/cgroup), its hierarchy found in mountinfo
+ * (/proc/self/mountinfo); 0 if there is none.
  */
-static double cgroupcpulimit(void)
+double cgroupcpulimit(const char *cgroupfile, const char *mountinfo)
 {
-	FILE *f = fopen("/proc/self/cgroup", "re");
+	FILE *f = fopen(cgroupfile, "re");
 	if (!f)
 		return 0;
 	char line[4096], v1path[2048] = "", v2path[2048] = "";
@@ -133,7 +136,7 @@ static double cgroupcpulimit(void)
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2)
 			continue;
-		*c2 = 0;
+		*c1 = *c2 = 0;
 		const char *ctls = c1 + 1, *path = c2 + 1;
 		if (strcmp(line, "0") == 0 && *ctls == 0) {
 			snprintf(v2path, sizeof v2path, "%s", path);
@@ -150,7 +153,7 @@ static double cgroupcpulimit(void)
 	fclose(f);
 
 	char mnt[1024], root[1024], file[4096], buf[128];
-	if (v1 && cgroupmount("cpu", mnt, sizeof mnt, root, sizeof root)) {
+	if (v1 && cgroupmount(mountinfo, "cpu", mnt, sizeof mnt, root, sizeof root)) {
 		/* the mount's root is a prefix of the path when namespaced */
 		const char *rel = v1path;
 		if (strcmp(root, "/") != 0 && strncmp(rel, root, strlen(root)) == 0)
@@ -164,7 +167,7 @@ static double cgroupcpulimit(void)
 			return 0;
 		return (double)quota / (double)period;
 	}
-	if (v2 && cgroupmount(NULL, mnt, sizeof mnt, root, sizeof root)) {
+	if (v2 && cgroupmount(mountinfo, NULL, mnt, sizeof mnt, root, sizeof root)) {
 		const char *rel = v2path;
 		if (strcmp(root, "/") != 0 && strncmp(rel, root, strlen(root)) == 0)
 			rel += strlen(root);
@@ -179,15 +182,12 @@ static double cgroupcpulimit(void)
 	return 0;
 }
 
-int32_t getproccount(void)
+/*
+ * GORT_MAXPROCS's default from n usable CPUs and a CPU limit (0: none):
+ * the limit rounded up, never below 2, and never above n.
+ */
+int32_t defaultmaxprocs(int32_t n, double limit)
 {
-	cpu_set_t set;
-	int32_t n = 1;
-	if (sched_getaffinity(0, sizeof set, &set) == 0)
-		n = CPU_COUNT(&set);
-	else if (sysconf(_SC_NPROCESSORS_ONLN) > 0)
-		n = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
-	double limit = cgroupcpulimit();
 	if (limit > 0) {
 		int32_t l = (int32_t)limit;
 		if ((double)l < limit)
@@ -198,6 +198,17 @@ int32_t getproccount(void)
 			n = l;
 	}
 	return n > 0 ? n : 1;
+}
+
+int32_t getproccount(void)
+{
+	cpu_set_t set;
+	int32_t n = 1;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		n = CPU_COUNT(&set);
+	else if (sysconf(_SC_NPROCESSORS_ONLN) > 0)
+		n = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+	return defaultmaxprocs(n, cgroupcpulimit("/proc/self/cgroup", "/proc/self/mountinfo"));
 }
 
 /* -------------------------------------------------------------- threads */

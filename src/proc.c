@@ -268,7 +268,7 @@ static struct g *globrunqget(struct p *pp, int32_t max)
 	if (n > RUNQ_SIZE / 2)
 		n = RUNQ_SIZE / 2;
 	/* never more than the ring holds: runqput must not spill (we hold the lock) */
-	int32_t room = RUNQ_SIZE - (int32_t)(load_relaxed(&pp->runqtail) - load_acquire(&pp->runqhead));
+	int32_t room = RUNQ_SIZE - (int32_t)runqlen(pp);
 	if (n > room + 1)
 		n = room + 1;
 	store_relaxed(&sched.runqsize, size - n);
@@ -455,10 +455,10 @@ bool runqempty(struct p *pp)
 	}
 }
 
+/* The number of Gs in pp's ring (runnext not counted), as of some moment. */
 uint32_t runqlen(struct p *pp)
 {
-	uint32_t n = atomic_load(&pp->runqtail) - atomic_load(&pp->runqhead);
-	return n + (atomic_load(&pp->runnext) != NULL);
+	return atomic_load(&pp->runqtail) - atomic_load(&pp->runqhead);
 }
 
 /* ------------------------------------------------------- Gs and free Gs */

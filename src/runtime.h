@@ -389,6 +389,8 @@ void stackcheck_soft(struct g *gp);
 int64_t nanotime(void);
 pid_t gettid_(void);
 int32_t getproccount(void);
+double cgroupcpulimit(const char *cgroupfile, const char *mountinfo);
+int32_t defaultmaxprocs(int32_t ncpu, double limit);
 void futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
 void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
 bool newosproc(struct m *mp);
