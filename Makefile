@@ -104,9 +104,19 @@ $(BUILD)/tests/testprog: tests/testprog.c tests/testutil.h $(BUILD)/libgort_inte
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgort_internal.a $(LDLIBS)
 
+# Sanitizer settings for the test runs: stop at the first report; the
+# test runner's own allocations are not ours to report (tests/lsan.supp).
+ifeq ($(SAN),asan)
+  TEST_ENV := ASAN_OPTIONS=detect_stack_use_after_return=1:halt_on_error=1:abort_on_error=1 \
+              LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+              UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+else ifeq ($(SAN),tsan)
+  TEST_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+endif
+
 TEST_JOBS ?= 2
 test: all $(BUILD)/tests/gort-tests $(BUILD)/tests/testprog
-	GORT_BUILD=$(BUILD) $(BUILD)/tests/gort-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
+	$(TEST_ENV) GORT_BUILD=$(BUILD) $(BUILD)/tests/gort-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
 
 # Valgrind's memcheck over the core tests (the crash and build tests run
 # other programs).  Threads still running at exit keep their TLS blocks,
