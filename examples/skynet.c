@@ -6,12 +6,17 @@
  *
  * The join is done with atomics (the last child to finish completes its
  * parent): channels arrive with the next part of gort.
+ *
+ * With -q it prints only "skynet <ms> ms": it is also the skynet benchmark
+ * (make bench), against its Go twin in bench/go/skynet.
  */
 #include <dirent.h>
 #include <gort.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct node {
@@ -89,31 +94,41 @@ static void skynet(void *arg)
 
 static int run(void *arg)
 {
+	bool quiet = *(bool *)arg;
 	const long long leaves = 1000000;
-	printf("skynet: a tree of goroutines, ten children each, down to %lld leaves\n", leaves);
-	printf("        on %d processors (GORT_MAXPROCS)\n", gort_maxprocs(0));
+	if (!quiet) {
+		printf("skynet: a tree of goroutines, ten children each, down to %lld leaves\n", leaves);
+		printf("        on %d processors (GORT_MAXPROCS)\n", gort_maxprocs(0));
+	}
 	long long t0 = now();
 	struct node *root = calloc(1, sizeof *root);
 	root->size = leaves;
 	gort_go(skynet, root);
 	int alive = 0;
 	while (!atomic_load(&done)) {
-		int n = gort_num_goroutine();
-		if (n > alive)
-			alive = n;
+		if (!quiet) {
+			int n = gort_num_goroutine();
+			if (n > alive)
+				alive = n;
+		}
 		gort_yield();
 	}
 	double ms = (double)(now() - t0) / 1e6;
+	bool right = result == leaves * (leaves - 1) / 2;
+	if (quiet) {
+		printf("skynet %.2f ms\n", ms);
+		return right ? 0 : 1;
+	}
 	long total = atomic_load(&created) + 1;
-	printf("  sum of the leaves: %lld (%s)\n", result,
-	       result == leaves * (leaves - 1) / 2 ? "correct" : "WRONG");
+	printf("  sum of the leaves: %lld (%s)\n", result, right ? "correct" : "WRONG");
 	printf("  %ld goroutines in %.0f ms: %.0f ns per goroutine, created and finished\n", total, ms,
 	       ms * 1e6 / (double)total);
 	printf("  at most %d goroutines alive at once, on %d threads\n", alive, threads());
-	return result == leaves * (leaves - 1) / 2 ? 0 : 1;
+	return right ? 0 : 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	return gort_main(run, NULL);
+	bool quiet = argc > 1 && strcmp(argv[1], "-q") == 0;
+	return gort_main(run, &quiet);
 }

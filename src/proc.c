@@ -206,15 +206,24 @@ void systemstack(void (*fn)(void *), void *arg)
 
 /* --------------------------------------------------------- run queues */
 
+/*
+ * The global run queue, under sched.lock.  runqsize is atomic only so
+ * that schedulers may glance at it without the lock.
+ */
+static void globrunqputbatch(struct g *head, struct g *tail, int32_t n)
+{
+	tail->schedlink = NULL;
+	if (sched.runq.tail)
+		sched.runq.tail->schedlink = head;
+	else
+		sched.runq.head = head;
+	sched.runq.tail = tail;
+	store_relaxed(&sched.runqsize, load_relaxed(&sched.runqsize) + n);
+}
+
 static void globrunqput(struct g *gp)
 {
-	gp->schedlink = NULL;
-	if (sched.runq.tail)
-		sched.runq.tail->schedlink = gp;
-	else
-		sched.runq.head = gp;
-	sched.runq.tail = gp;
-	store_relaxed(&sched.runqsize, load_relaxed(&sched.runqsize) + 1);
+	globrunqputbatch(gp, gp, 1);
 }
 
 /* Puts gp at the head of the global queue (its P is going away). */
@@ -225,17 +234,6 @@ static void globrunqputhead(struct g *gp)
 	if (sched.runq.tail == NULL)
 		sched.runq.tail = gp;
 	store_relaxed(&sched.runqsize, load_relaxed(&sched.runqsize) + 1);
-}
-
-static void globrunqputbatch(struct g *head, struct g *tail, int32_t n)
-{
-	tail->schedlink = NULL;
-	if (sched.runq.tail)
-		sched.runq.tail->schedlink = head;
-	else
-		sched.runq.head = head;
-	sched.runq.tail = tail;
-	store_relaxed(&sched.runqsize, load_relaxed(&sched.runqsize) + n);
 }
 
 static struct g *globrunqpop(void)

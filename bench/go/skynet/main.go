@@ -1,15 +1,17 @@
-// skynet: the twin of bench/skynet.c — a tree of goroutines, ten children
-// each, down to N leaves; the last child to finish completes its parent
-// (atomics, no channels).  Reports the whole run in ms.
+// skynet: the twin of examples/skynet.c (run with -q) — a tree of
+// goroutines, ten children each, down to a million leaves; the last child
+// to finish completes its parent (atomics, no channels).  Reports the whole
+// run in ms.
 package main
 
 import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"time"
+
+	"gort/bench/benchutil"
 )
 
 type node struct {
@@ -55,10 +57,6 @@ func skynet(n *node) {
 
 func main() {
 	size := int64(1000000)
-	if len(os.Args) > 1 {
-		v, _ := strconv.Atoi(os.Args[1])
-		size = int64(v)
-	}
 	t0 := time.Now()
 	go skynet(&node{size: size})
 	for atomic.LoadInt32(&done) == 0 {
@@ -69,5 +67,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "skynet: wrong sum %d\n", result)
 		os.Exit(1)
 	}
-	fmt.Printf("skynet %.2f ms\n", ms)
+	benchutil.Report("skynet", ms, "ms")
 }

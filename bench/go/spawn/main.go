@@ -3,20 +3,15 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"time"
+
+	"gort/bench/benchutil"
 )
 
 func main() {
-	n := int64(1000000)
-	if len(os.Args) > 1 {
-		v, _ := strconv.Atoi(os.Args[1])
-		n = int64(v)
-	}
+	n := int64(benchutil.Arg(1000000))
 	var finished int64
 	t0 := time.Now()
 	for i := int64(0); i < n; i++ {
@@ -25,5 +20,5 @@ func main() {
 	for atomic.LoadInt64(&finished) < n {
 		runtime.Gosched()
 	}
-	fmt.Printf("spawn %.2f ns/op\n", float64(time.Since(t0).Nanoseconds())/float64(n))
+	benchutil.Report("spawn", float64(time.Since(t0).Nanoseconds())/float64(n), "ns/op")
 }

@@ -3,19 +3,15 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"time"
+
+	"gort/bench/benchutil"
 )
 
 func main() {
-	n := 10000000
-	if len(os.Args) > 1 {
-		n, _ = strconv.Atoi(os.Args[1])
-	}
+	n := benchutil.Arg(10000000)
 	var done int32
 	t0 := time.Now()
 	go func() {
@@ -30,5 +26,5 @@ func main() {
 	for atomic.LoadInt32(&done) == 0 {
 		runtime.Gosched()
 	}
-	fmt.Printf("yield %.2f ns/op\n", float64(time.Since(t0).Nanoseconds())/float64(n))
+	benchutil.Report("yield", float64(time.Since(t0).Nanoseconds())/float64(n), "ns/op")
 }
