@@ -92,8 +92,9 @@ GORT_EXPORT void gort_yield(void);
 /*
  * Ends the calling goroutine (Go's runtime.Goexit).  Calling it from the
  * main goroutine ends only that goroutine: the program continues until the
- * others are done, and then dies with "no goroutines (main called
- * gort_goexit) - deadlock!", as Go does.
+ * others are done, and then dies with Go's "fatal error: no goroutines
+ * (main called runtime.Goexit) - deadlock!".  Calling it from a thread that
+ * is not running a goroutine is a fatal error.
  */
 GORT_EXPORT _Noreturn void gort_goexit(void);
 
@@ -114,7 +115,8 @@ GORT_EXPORT int gort_num_goroutine(void);
  * Wires the calling goroutine to the thread it runs on: until a matching
  * number of gort_unlock_os_thread calls, it runs only on this thread and no
  * other goroutine does.  Calls nest.  A goroutine that exits while wired
- * takes its thread with it, as in Go.
+ * takes its thread with it, as in Go.  On a thread the runtime does not own
+ * it does nothing: such a thread is fixed already.
  */
 GORT_EXPORT void gort_lock_os_thread(void);
 
