@@ -20,7 +20,7 @@
  * idle P forever; each side fences before it looks at the other:
  *
  *	submitting work:	1. put the G on a run queue
- *				2. StoreLoad fence
+ *				2. StoreLoad fence (see wakep)
  *				3. read nmspinning and npidle (wakep)
  *	spinning -> idle:	1. put the P on the idle list
  *				2. decrement nmspinning (a locked RMW: a fence)
@@ -73,7 +73,6 @@ _Static_assert(offsetof(struct m, g0) == M_G0, "M_G0");
 __thread struct g *g_tls __attribute__((tls_model("initial-exec")));
 
 struct schedt sched;
-struct m *allm;
 struct p **allp;
 static _Atomic int32_t allplen;   /* P structs allocated, gomaxprocs or more */
 _Atomic int32_t gomaxprocs;
@@ -579,8 +578,7 @@ static int64_t newgoid(struct p *pp)
  * runnext, as Go does, so a new goroutine runs soon and hot), or, with no
  * P (a thread the runtime does not own), on the global queue.
  */
-static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), void *arg,
-		    uintptr_t callerpc, int64_t parentgoid)
+static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), void *arg)
 {
 	if (fn == NULL)
 		throw("go of nil func value");
@@ -598,8 +596,6 @@ static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), voi
 	newg->sched.sp = 0; /* not started: execute forges its first frame */
 	newg->fn = fn;
 	newg->arg = arg;
-	newg->gopc = callerpc;
-	newg->parentgoid = parentgoid;
 	newg->named = attr && attr->name;
 	if (newg->named) {
 		strncpy(newg->name, attr->name, GNAME_MAX - 1);
@@ -651,17 +647,17 @@ static void gopreempt_m(struct g *gp)
 	schedule(mp);
 }
 
-int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t callerpc)
+int newproc(const gort_attr *attr, void (*fn)(void *), void *arg)
 {
 	struct g *gp = getg();
 	if (gp == NULL)
-		return newproc1(NULL, attr, fn, arg, callerpc, 0);
+		return newproc1(NULL, attr, fn, arg);
 	struct m *mp = gp->m;
-	if (gp == mp->g0)
-		return newproc1(mp->p, attr, fn, arg, callerpc, 0);
 	struct p *pp = mp->p;
-	if (newproc1(pp, attr, fn, arg, callerpc, gp->goid) != 0)
+	if (newproc1(pp, attr, fn, arg) != 0)
 		return -1;
+	if (gp == mp->g0)
+		return 0;
 	/*
 	 * gort has no timer preemption, but a goroutine that creates others
 	 * in a loop for a whole time slice is preempted here, as Go's would
@@ -800,15 +796,12 @@ static struct m *allocm(struct p *pp, bool spinning)
 			throw("out of memory allocating an M");
 		mp->g0 = g0;
 		g0->m = mp;
-		mp->alllink = allm;
-		allm = mp;
 		mp->id = sched.mnext++;
 	}
 	uint64_t seed = debug.seed ? debug.seed : (uint64_t)nanotime();
 	mp->fastrand = (seed ^ ((uint64_t)(mp->id + 1) * 0x9E3779B97F4A7C15ULL)) | 1;
 	mp->nextp = pp;
 	mp->spinning = spinning;
-	mp->exiting = false;
 	mp->schedlink = NULL;
 	return mp;
 }
@@ -1584,7 +1577,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 	static struct mainargs ma;
 	ma.fn = main_fn;
 	ma.arg = arg;
-	if (newproc1(NULL, NULL, runtime_main, &ma, (uintptr_t)__builtin_return_address(0), 0) != 0)
+	if (newproc1(NULL, NULL, runtime_main, &ma) != 0)
 		throw("gort_main: cannot create the main goroutine");
 	notesleep(&sched.mainnote);
 	atomic_store(&runtime_state, RUNTIME_DONE);
@@ -1594,13 +1587,13 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 int gort_go(void (*fn)(void *arg), void *arg)
 {
 	apig("gort_go");
-	return newproc(NULL, fn, arg, (uintptr_t)__builtin_return_address(0));
+	return newproc(NULL, fn, arg);
 }
 
 int gort_go_attr(const gort_attr *attr, void (*fn)(void *arg), void *arg)
 {
 	apig("gort_go_attr");
-	return newproc(attr, fn, arg, (uintptr_t)__builtin_return_address(0));
+	return newproc(attr, fn, arg);
 }
 
 void gort_yield(void)

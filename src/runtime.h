@@ -137,8 +137,6 @@ struct g {
 	/* second line */
 	void (*fn)(void *);    /* entry function and its argument */
 	void *arg;
-	uintptr_t gopc;        /* pc of the gort_go call that created it */
-	int64_t parentgoid;
 	struct m *lockedm;     /* wired to this M (gort_lock_os_thread) */
 	uint32_t lockedext;    /* nesting depth of gort_lock_os_thread */
 	bool named;            /* name holds gort_attr.name */
@@ -163,9 +161,7 @@ struct m {
 	bool spinning;         /* looking for work without any */
 	struct note park;      /* where it sleeps when idle */
 	struct m *schedlink;   /* idle list link */
-	struct m *alllink;
 	struct g *lockedg;     /* the G wired to it */
-	bool exiting;          /* its locked G exited: the thread ends */
 	/* arguments of gopark and mcall, read on g0 (see gopark, mcall) */
 	bool (*waitunlockf)(struct g *gp, void *lock);
 	void *waitlock;
@@ -281,7 +277,6 @@ struct schedt {
 };
 
 extern struct schedt sched;
-extern struct m *allm;
 extern struct p **allp;
 extern _Atomic int32_t gomaxprocs;
 extern _Atomic int32_t runtime_state; /* see RUNTIME_* */
@@ -343,7 +338,7 @@ void systemstack(void (*fn)(void *), void *arg);
 /* ----------------------------------------------------------- proc.c */
 
 struct g *malg(void);
-int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t callerpc);
+int newproc(const gort_attr *attr, void (*fn)(void *), void *arg);
 void goentry(void);
 void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason);
 void goready(struct g *gp);
