@@ -69,6 +69,7 @@
 _Static_assert(offsetof(struct g, sched.sp) == G_SCHED_SP, "G_SCHED_SP");
 _Static_assert(offsetof(struct g, m) == G_M, "G_M");
 _Static_assert(offsetof(struct m, g0) == M_G0, "M_G0");
+_Static_assert(offsetof(struct m, fpctl) == M_FPCTL, "M_FPCTL");
 
 __thread struct g *g_tls __attribute__((tls_model("initial-exec")));
 
@@ -810,6 +811,7 @@ static struct m *allocm(struct p *pp, bool spinning)
 void mstart1(struct m *mp)
 {
 	minit(mp);
+	mp->fpctl = fpctl();
 	san_newg(mp->g0, true);
 	struct p *pp = mp->nextp;
 	mp->nextp = NULL;

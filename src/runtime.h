@@ -153,6 +153,7 @@ struct g {
 
 struct m {
 	struct g *g0;          /* offset 0: used by the assembly */
+	uint64_t fpctl;        /* offset 8: the thread's FP control words (amd64.S) */
 	struct g *curg;        /* the user goroutine running, or NULL */
 	struct p *p;           /* attached P, or NULL */
 	struct p *nextp;       /* P handed to it while it slept */

@@ -13,14 +13,18 @@
  *	sp+16	r14
  *	sp+8	r15
  *	sp+4	x87 control word (16 bits)
- *	sp+0	MXCSR
+ *	sp+0	MXCSR, without its status flags
  *
  * Deliberately not saved: the caller-saved registers (the C caller of mcall
  * expects them clobbered), the vector and x87 data registers (caller-saved
  * as well), and the MXCSR and x87 status flags (caller-saved by the ABI).
- * gogo reloads MXCSR and the x87 control word only when they differ from
- * the current ones: ldmxcsr and fldcw are slow, and nearly every goroutine
- * runs with the same rounding and exception masks.
+ *
+ * The control words are saved, but reloaded only when they differ from the
+ * thread's: ldmxcsr and fldcw are slow, and nearly every goroutine runs
+ * with the same rounding and exception masks.  The M remembers the
+ * thread's current words (m->fpctl): mcall records the leaving
+ * goroutine's, minit the thread's at start, and gogo compares the arriving
+ * goroutine's against them without reading the registers.
  *
  * gogo resumes with an indirect jump, not a ret.  A ret is predicted from
  * the CPU's stack of return addresses, which at that point holds g0's calls
@@ -77,11 +81,18 @@ mcall_asm:
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	movl	(%rsp), %ecx			/* read back piece by piece: a */
+	andl	$MXCSR_CONTROL, %ecx		/* wider load would wait for both */
+	movzwl	4(%rsp), %eax			/* stores to drain */
+	shlq	$32, %rax
+	orq	%rax, %rcx
+	movq	%rcx, (%rsp)
 	movq	%rdi, %r11			/* fn */
 	movq	g_tls@gottpoff(%rip), %rax
 	movq	%fs:(%rax), %rdi		/* g: fn's argument */
 	movq	%rsp, G_SCHED_SP(%rdi)
 	movq	G_M(%rdi), %rdx
+	movq	%rcx, M_FPCTL(%rdx)		/* the thread's control words now */
 	movq	M_G0(%rdx), %rdx
 	movq	%rdx, %fs:(%rax)		/* g_tls = g0 */
 	movq	G_SCHED_SP(%rdx), %rsp		/* top of g0's stack */
@@ -116,18 +127,14 @@ gogo:
 	.cfi_offset %r14, -48
 	.cfi_offset %r15, -56
 	movq	$0, G_SCHED_SP(%rdi)
-	stmxcsr	-8(%rsp)			/* red zone: nothing else runs here */
-	movl	-8(%rsp), %ecx
-	xorl	(%rsp), %ecx
-	testl	$0xffc0, %ecx			/* MXCSR control bits differ? */
-	jz	1f
+	movq	G_M(%rdi), %rdx
+	movq	(%rsp), %rcx
+	cmpq	%rcx, M_FPCTL(%rdx)		/* control words as the thread's? */
+	je	1f
 	ldmxcsr	(%rsp)
-1:	fnstcw	-8(%rsp)
-	movzwl	-8(%rsp), %ecx
-	cmpw	4(%rsp), %cx
-	je	2f
 	fldcw	4(%rsp)
-2:	addq	$8, %rsp
+	movq	%rcx, M_FPCTL(%rdx)
+1:	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 	popq	%r15
 	.cfi_adjust_cfa_offset -8

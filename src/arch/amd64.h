@@ -41,6 +41,15 @@ static inline __attribute__((always_inline)) uintptr_t getsp(void)
 	return sp;
 }
 
+/* This thread's floating-point control words, as mcall saves them. */
+static inline uint64_t fpctl(void)
+{
+	uint32_t mxcsr = __builtin_ia32_stmxcsr();
+	uint16_t fcw;
+	__asm__ volatile("fnstcw %0" : "=m"(fcw));
+	return (mxcsr | (uint64_t)fcw << 32) & FPCTL_MASK;
+}
+
 /*
  * Forges, at the top of a new goroutine's stack [lo, hi), the frame mcall
  * would have left (amd64.S), returning into goentry_asm with rsp 16-byte
@@ -50,10 +59,7 @@ static inline __attribute__((always_inline)) uintptr_t getsp(void)
 static inline uintptr_t gostartcall(uintptr_t hi)
 {
 	uintptr_t *sp = (uintptr_t *)(hi - GOBUF_FRAME);
-	uint32_t mxcsr = __builtin_ia32_stmxcsr();
-	uint16_t fcw;
-	__asm__ volatile("fnstcw %0" : "=m"(fcw));
-	sp[0] = mxcsr | (uintptr_t)fcw << 32;
+	sp[0] = fpctl();
 	sp[1] = sp[2] = sp[3] = sp[4] = sp[5] = sp[6] = 0; /* r15..rbp */
 	sp[7] = (uintptr_t)goentry_asm;
 	return (uintptr_t)sp;
