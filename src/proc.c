@@ -1212,10 +1212,8 @@ top:
 	goto top;
 }
 
-/*
- * One round of scheduling: find a runnable G and run it.  Never returns.
- */
-void schedule(struct m *mp)
+/* schedule's full loop: the lock wiring, the world stopping, a P to find. */
+static __attribute__((noinline, noreturn)) void schedule_slow(struct m *mp)
 {
 	if (unlikely(mp->lockedg != NULL)) {
 		stoplockedm(mp);
@@ -1248,6 +1246,27 @@ top:
 		goto top;
 	}
 	execute(mp, gp, inherittime);
+}
+
+/*
+ * One round of scheduling: find a runnable G and run it.  Never returns.
+ * The common case, decided with a handful of loads, takes the next G of
+ * the M's own P; anything else goes round schedule_slow's loop, which
+ * makes every one of these checks again.
+ */
+void schedule(struct m *mp)
+{
+	struct p *pp = mp->p;
+	if (likely(mp->lockedg == NULL && !debug.sched_random && !mp->spinning &&
+		   pp->schedtick % 61 != 0 && !atomic_load(&sched.gcwaiting))) {
+		bool inherittime;
+		struct g *gp = runqget(pp, &inherittime);
+		if (likely(gp != NULL && gp->lockedm == NULL))
+			execute(mp, gp, inherittime);
+		if (gp != NULL)
+			startlockedm(mp, gp);
+	}
+	schedule_slow(mp);
 }
 
 /* Runs gp on mp, which dequeued it: gp is Grunnable and now mp's. */
