@@ -1378,6 +1378,16 @@ void readyexecute(struct g *gp)
 	mcall(readyexecute_m);
 }
 
+/* Moves a fair share of the global queue to pp's. */
+static __attribute__((noinline)) void globrunqmove(struct p *pp)
+{
+	lock(&sched.lock);
+	struct g *gp = globrunqget(pp, 0);
+	unlock(&sched.lock);
+	if (gp != NULL)
+		runqput(pp, gp, false);
+}
+
 /*
  * gort_yield's continuation.  Go's Gosched puts the goroutine on the
  * global queue, behind everything; gort keeps it on its P's queue, which
@@ -1387,17 +1397,11 @@ void readyexecute(struct g *gp)
 static void gosched_m(struct g *gp)
 {
 	struct m *mp = gp->m;
-	struct p *pp = mp->p;
 	setgstatus(gp, Grunning, Grunnable);
 	dropg(mp);
-	if (unlikely(load_relaxed(&sched.runqsize) != 0)) {
-		lock(&sched.lock);
-		struct g *g1 = globrunqget(pp, 0);
-		unlock(&sched.lock);
-		if (g1 != NULL)
-			runqput(pp, g1, false);
-	}
-	runqput(pp, gp, false);
+	if (unlikely(load_relaxed(&sched.runqsize) != 0))
+		globrunqmove(mp->p);
+	runqput(mp->p, gp, false);
 	schedule(mp);
 }
 
