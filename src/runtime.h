@@ -256,10 +256,13 @@ struct schedt {
 	/* global run queue */
 	gqueue runq;
 	_Atomic int32_t runqsize;
-	/* global free Gs */
+	/* global free Gs, a stack of batches (proc.c gfput) */
 	mutex gflock;
-	glist gfree;
-	_Atomic int32_t ngfree; /* gfree.n, for a look without the lock */
+	struct {
+		glist *v;
+		int32_t n, cap;
+	} gfree;
+	_Atomic int32_t ngfree; /* Gs in all of them, for a look without the lock */
 	/* goroutine ids are handed to Ps in batches from here */
 	_Atomic uint64_t goidgen;
 	/* goroutines created or exited without a P (threads the runtime does not own) */
