@@ -36,6 +36,16 @@ static int main_overflow(void *arg)
 	return 0;
 }
 
+/* A stack of its own mapping: nothing in use lies just below it. */
+static int main_overflow_mapped(void *arg)
+{
+	gort_attr attr = {.stack_size = 128 << 10};
+	gort_go_attr(&attr, overflow, NULL);
+	for (;;)
+		gort_yield();
+	return 0;
+}
+
 static int main_overflow_named(void *arg)
 {
 	gort_attr attr = {.name = "recurser"};
@@ -148,6 +158,7 @@ static const struct {
 } scenarios[] = {
 	{"overflow", main_overflow},
 	{"overflow-named", main_overflow_named},
+	{"overflow-mapped", main_overflow_mapped},
 	{"overflow-bigframe", main_bigframe},
 	{"overflow-redzone", main_redzone},
 	{"main-in-goroutine", main_in_goroutine},
