@@ -59,6 +59,10 @@ GORT_EXPORT int gort_main(int (*main_fn)(void *arg), void *arg);
  * could be had; the runtime keeps working.  May be called from goroutines
  * and, while gort_main runs, from threads the runtime does not own.
  * A NULL fn is the fatal error "go of nil func value".
+ *
+ * A goroutine that keeps creating goroutines for a whole time slice (10 ms,
+ * as Go's) is preempted here, to let the ones it created run; it continues
+ * afterwards on the same thread, so errno and thread-locals stay its own.
  */
 GORT_EXPORT int gort_go(void (*fn)(void *arg), void *arg);
 

@@ -453,6 +453,12 @@ bool runqempty(struct p *pp)
 	}
 }
 
+/* Whether pp holds no runnable G at all, its preempted one included. */
+static bool pidleable(struct p *pp)
+{
+	return runqempty(pp) && pp->preempted == NULL;
+}
+
 /* The number of Gs in pp's ring (runnext not counted), as of some moment. */
 uint32_t runqlen(struct p *pp)
 {
@@ -655,15 +661,19 @@ static bool slicedone(struct p *pp)
 	return now - pp->sysmontick.schedwhen >= FORCE_PREEMPT_NS;
 }
 
-/* Go's gopreempt_m: off to the global queue, behind everything. */
+/*
+ * Go's gopreempt_m, but the preempted goroutine is not queued where
+ * another P could steal it: it waits in its P's preempted slot until the P
+ * has run everything else it has (findrunnable), and so resumes on the
+ * same thread.  gort_go is where gort preempts, and a caller reading errno
+ * after it must find the errno of the thread that set it.
+ */
 static void gopreempt_m(struct g *gp)
 {
 	struct m *mp = gp->m;
 	setgstatus(gp, Grunning, Grunnable);
 	dropg(mp);
-	lock(&sched.lock);
-	globrunqput(gp);
-	unlock(&sched.lock);
+	mp->p->preempted = gp;
 	schedule(mp);
 }
 
@@ -683,7 +693,8 @@ int newproc(const gort_attr *attr, void (*fn)(void *), void *arg)
 	 * in a loop for a whole time slice is preempted here, as Go's would
 	 * be: otherwise, with one P, it could queue millions before any ran.
 	 */
-	if (unlikely((++pp->newprocs & 255) == 0) && mp->lockedg == NULL && slicedone(pp))
+	if (unlikely((++pp->newprocs & 255) == 0) && mp->lockedg == NULL && pp->preempted == NULL &&
+	    slicedone(pp))
 		mcall(gopreempt_m);
 	return 0;
 }
@@ -758,7 +769,7 @@ static struct p *releasep(struct m *mp)
 /* Idle P list; sched.lock held. */
 static void pidleput(struct p *pp)
 {
-	if (!runqempty(pp))
+	if (!pidleable(pp))
 		throw("pidleput: P has non-empty run queue");
 	pp->link = sched.pidle;
 	sched.pidle = pp;
@@ -867,7 +878,7 @@ static void startm(struct p *pp, bool spinning)
 		throw("startm: m is spinning");
 	if (nmp->nextp != NULL)
 		throw("startm: m has p");
-	if (spinning && !runqempty(pp))
+	if (spinning && !pidleable(pp))
 		throw("startm: p has runnable gs");
 	nmp->spinning = spinning;
 	nmp->nextp = pp;
@@ -898,7 +909,7 @@ static void stopm(struct m *mp)
  */
 static void handoffp(struct p *pp)
 {
-	if (!runqempty(pp) || load_relaxed(&sched.runqsize) != 0) {
+	if (!pidleable(pp) || load_relaxed(&sched.runqsize) != 0) {
 		startm(pp, false);
 		return;
 	}
@@ -1183,6 +1194,11 @@ top:
 			return gp;
 		}
 	}
+	if ((gp = pp->preempted) != NULL) {
+		pp->preempted = NULL;
+		*inherittime = false;
+		return gp;
+	}
 	/* Spin, unless half the busy Ps already have a spinner. */
 	int32_t procs = load_relaxed(&gomaxprocs);
 	if (mp->spinning || 2 * atomic_load(&sched.nmspinning) < procs - atomic_load(&sched.npidle)) {
@@ -1444,6 +1460,9 @@ static void destroyp(struct p *pp)
 	bool inherit;
 	while ((gp = runqget(pp, &inherit)) != NULL)
 		globrunqputhead(gp);
+	if (pp->preempted != NULL)
+		globrunqput(pp->preempted);
+	pp->preempted = NULL;
 	gfpurge(pp);
 	stackcache_flush(pp);
 	atomic_fetch_add(&sched.ngoroutines, load_relaxed(&pp->ngoroutines));
@@ -1484,7 +1503,7 @@ static struct p *procresize(int32_t nprocs)
 		if (mp != NULL && mp->p == pp)
 			continue;
 		store_relaxed(&pp->status, Pidle);
-		if (runqempty(pp)) {
+		if (pidleable(pp)) {
 			pidleput(pp);
 		} else {
 			pp->link = runnable;

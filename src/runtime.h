@@ -228,6 +228,7 @@ struct p {
 		int64_t schedwhen;    /* ...and then */
 	} sysmontick;
 	uint32_t newprocs;     /* goroutines created, for the time slice check */
+	struct g *preempted;   /* a G preempted at gort_go, run last (proc.c) */
 	uint64_t goidcache;    /* goroutine ids handed out in batches */
 	uint64_t goidcacheend;
 	glist gfree;           /* dead Gs */

@@ -562,6 +562,39 @@ static int main_goexit(void *arg)
 
 Test(proc, goexit_ends_the_goroutine, .timeout = 30) { run_main(main_goexit, NULL); }
 
+/*
+ * gort_go may preempt a caller that creates goroutines for a whole time
+ * slice, but it resumes it on the same thread: a caller that reads errno
+ * after gort_go (with errno's address computed before, as compilers do)
+ * must read the errno of the thread that set it.
+ */
+static _Atomic long spawned;
+
+static void noop(void *arg)
+{
+	atomic_fetch_add(&spawned, 1);
+}
+
+static int main_samethread(void *arg)
+{
+	pid_t t0 = tid();
+	long n = scaled(2000000, 50000);
+	int64_t start = nanotime();
+	for (long i = 0; i < n; i++) {
+		cr_assert_eq(gort_go(noop, NULL), 0);
+		cr_assert_eq(tid(), t0, "gort_go moved its caller to another thread");
+	}
+	cr_assert_gt(nanotime() - start, 20000000, "too fast to have been preempted");
+	yield_until(&spawned, n);
+	return 0;
+}
+
+Test(proc, gort_go_keeps_its_caller_on_its_thread, .timeout = 120)
+{
+	setenv("GORT_MAXPROCS", "2", 1);
+	run_main(main_samethread, NULL);
+}
+
 /* ------------------------------------------------------- a million parked */
 
 static struct testgate millgate;
