@@ -3,11 +3,11 @@
  *
  * throw(msg) is the one way the runtime dies: it prints Go's
  * "fatal error: msg", a blank line and the header of the goroutine that
- * threw, and exits with status 2.  Printing is Go's low-level print: straight
- * write(2) calls on stderr, no stdio and no allocation, so it works on any
- * stack, in a signal handler, and with the C library's locks held by some
- * other thread.  A print lock, recursive per thread, keeps the lines of two
- * threads dying at once from interleaving.
+ * threw, and exits with status 2.  Printing is Go's low-level print: write(2)
+ * on stderr, no stdio and no allocation, so it works on any stack, in a
+ * signal handler, and with the C library's locks held by some other thread.
+ * A print lock, recursive per thread, keeps the lines of two threads dying
+ * at once from interleaving.
  *
  * Before exiting, the program's own buffered stdout is flushed when its lock
  * is free: a C program's printf output would otherwise be lost in a pipe,
@@ -24,6 +24,8 @@
 
 static _Atomic pid_t printowner;
 static int printdepth;
+static char printbuf[4096]; /* what the print lock's holder has to say */
+static size_t printlen;
 
 void printlock(void)
 {
@@ -40,12 +42,6 @@ void printlock(void)
 	printdepth = 1;
 }
 
-void printunlock(void)
-{
-	if (--printdepth == 0)
-		atomic_store(&printowner, 0);
-}
-
 static void writeall(const char *p, size_t n)
 {
 	while (n > 0) {
@@ -60,9 +56,42 @@ static void writeall(const char *p, size_t n)
 	}
 }
 
+void printunlock(void)
+{
+	if (--printdepth == 0) {
+		writeall(printbuf, printlen);
+		printlen = 0;
+		atomic_store(&printowner, 0);
+	}
+}
+
+/*
+ * Output gathers in printbuf until the print lock is released, and goes
+ * out in one write: a report then reaches a pipe whole, not interleaved
+ * with what other threads (a sanitizer's, say) write at the same moment.
+ */
+static void printbytes(const char *p, size_t n)
+{
+	if (printdepth == 0) {
+		writeall(p, n);
+		return;
+	}
+	while (n > 0) {
+		if (printlen == sizeof printbuf) {
+			writeall(printbuf, printlen);
+			printlen = 0;
+		}
+		size_t k = sizeof printbuf - printlen < n ? sizeof printbuf - printlen : n;
+		memcpy(printbuf + printlen, p, k);
+		printlen += k;
+		p += k;
+		n -= k;
+	}
+}
+
 void printstr(const char *s)
 {
-	writeall(s, strlen(s));
+	printbytes(s, strlen(s));
 }
 
 void printint(int64_t v)
@@ -74,7 +103,7 @@ void printint(int64_t v)
 	while ((u /= 10) != 0);
 	if (v < 0)
 		*--p = '-';
-	writeall(p, (size_t)(buf + sizeof buf - p));
+	printbytes(p, (size_t)(buf + sizeof buf - p));
 }
 
 void printhex(uint64_t v)
@@ -85,7 +114,7 @@ void printhex(uint64_t v)
 	while ((v >>= 4) != 0);
 	*--p = 'x';
 	*--p = '0';
-	writeall(p, (size_t)(buf + sizeof buf - p));
+	printbytes(p, (size_t)(buf + sizeof buf - p));
 }
 
 /*
