@@ -187,9 +187,16 @@ struct progresult {
 	char out[65536]; /* stderr and stdout, interleaved */
 };
 
+/* Whether environment entry e sets the variable that entry f sets. */
+static inline bool samevar(const char *e, const char *f)
+{
+	size_t n = strcspn(f, "=");
+	return strncmp(e, f, n) == 0 && e[n] == '=';
+}
+
 /*
- * Runs testprog with the given scenario and extra environment entries
- * ("NAME=value", NULL-terminated), collecting its output.
+ * Runs testprog with the given scenario and environment entries ("NAME=value",
+ * NULL-terminated, replacing inherited ones), collecting its output.
  */
 static inline void run_prog(struct progresult *r, const char *scenario, const char *const *env)
 {
@@ -197,17 +204,21 @@ static inline void run_prog(struct progresult *r, const char *scenario, const ch
 	snprintf(prog, sizeof prog, "%s/tests/testprog", builddir());
 	char *argv[] = {prog, (char *)scenario, NULL};
 
-	size_t n = 0;
+	size_t n = 0, extra = 0, e = 0;
 	while (environ[n])
 		n++;
-	size_t extra = 0;
 	while (env && env[extra])
 		extra++;
 	char **envp = calloc(n + extra + 1, sizeof *envp);
-	for (size_t i = 0; i < n; i++)
-		envp[i] = environ[i];
+	for (size_t i = 0; i < n; i++) {
+		bool replaced = false;
+		for (size_t j = 0; j < extra; j++)
+			replaced |= samevar(environ[i], env[j]);
+		if (!replaced)
+			envp[e++] = environ[i];
+	}
 	for (size_t i = 0; i < extra; i++)
-		envp[n + i] = (char *)env[i];
+		envp[e++] = (char *)env[i];
 
 	int fds[2];
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
