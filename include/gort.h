@@ -7,11 +7,12 @@
  *
  * Threads.  A goroutine may resume on a different OS thread after any call
  * that can block or reschedule it (gort_yield, and every blocking call to
- * come).  Thread-local state of the C library therefore moves under a
- * goroutine's feet: errno must be read right after the call that set it, and
- * a __thread variable read before gort_yield() may name another thread's
- * copy after it.  Code that needs one fixed thread calls
- * gort_lock_os_thread().
+ * come; never gort_go).  Thread-local state of the C library therefore
+ * moves under a goroutine's feet, and compilers keep the address of errno
+ * or of a __thread variable across calls: in a function that calls
+ * gort_yield, a later errno may be another thread's.  Check errno in a
+ * function of its own that does not reschedule.  Code that needs one fixed
+ * thread calls gort_lock_os_thread().
  *
  * Errors.  Functions that can fail for reasons outside the caller's control
  * (memory) return -1 and set errno.  Misuse (a NULL function, calling the

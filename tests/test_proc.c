@@ -578,13 +578,12 @@ static void noop(void *arg)
 static int main_samethread(void *arg)
 {
 	pid_t t0 = tid();
-	long n = scaled(2000000, 50000);
-	int64_t start = nanotime();
-	for (long i = 0; i < n; i++) {
+	long n = 0;
+	/* long enough for several time slices, so the preemption happens */
+	for (int64_t end = nanotime() + 60000000; nanotime() < end; n++) {
 		cr_assert_eq(gort_go(noop, NULL), 0);
 		cr_assert_eq(tid(), t0, "gort_go moved its caller to another thread");
 	}
-	cr_assert_gt(nanotime() - start, 20000000, "too fast to have been preempted");
 	yield_until(&spawned, n);
 	return 0;
 }
@@ -593,6 +592,31 @@ Test(proc, gort_go_keeps_its_caller_on_its_thread, .timeout = 120)
 {
 	setenv("GORT_MAXPROCS", "2", 1);
 	run_main(main_samethread, NULL);
+}
+
+/* With one P, the goroutines a creator makes run only if it is preempted. */
+static _Atomic bool creating;
+static _Atomic long randuring;
+
+static void during(void *arg)
+{
+	atomic_fetch_add(&randuring, atomic_load(&creating));
+}
+
+static int main_preempted(void *arg)
+{
+	atomic_store(&creating, true);
+	for (int64_t end = nanotime() + 60000000; nanotime() < end;)
+		cr_assert_eq(gort_go(during, NULL), 0);
+	atomic_store(&creating, false);
+	cr_assert_gt(atomic_load(&randuring), 0, "a creator running for 60 ms was never preempted");
+	return 0;
+}
+
+Test(proc, creator_preempted_after_a_time_slice, .timeout = 60)
+{
+	setenv("GORT_MAXPROCS", "1", 1);
+	run_main(main_preempted, NULL);
 }
 
 /* ------------------------------------------------------- a million parked */
@@ -610,7 +634,7 @@ static int main_million(void *arg)
 {
 	long n = scaled(1000000, SANITIZER_MAX_LIVE);
 	for (long i = 0; i < n; i++)
-		cr_assert_eq(gort_go(parker, NULL), 0, "gort_go failed at %ld: %s", i, strerror(errno));
+		cr_assert_eq(go_errno(NULL, parker, NULL), 0, "gort_go failed at %ld", i);
 	while (testgate_parked(&millgate) < n)
 		gort_yield();
 	cr_assert_eq(gort_num_goroutine(), n + 1);
@@ -653,14 +677,12 @@ static int main_enomem(void *arg)
 	cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
 
 	long n = 0;
-	for (;;) {
-		errno = 0;
-		if (gort_go(holder, NULL) != 0)
-			break;
+	int err;
+	while ((err = go_errno(NULL, holder, NULL)) == 0) {
 		n++;
 		cr_assert_lt(n, 10000000, "never ran out of memory");
 	}
-	cr_assert_eq(errno, ENOMEM, "gort_go failed with %s", strerror(errno));
+	cr_assert_eq(err, ENOMEM, "gort_go failed with %s", strerror(err));
 	cr_assert_gt(n, 100);
 	while (testgate_parked(&memgate) < n)
 		gort_yield();
@@ -670,7 +692,7 @@ static int main_enomem(void *arg)
 	atomic_store(&counter, 0);
 	testwg_add(&wg, 1000);
 	for (int i = 0; i < 1000; i++)
-		cr_assert_eq(gort_go(count, (void *)1), 0, "gort_go after recovery: %s", strerror(errno));
+		cr_assert_eq(go_errno(NULL, count, (void *)1), 0, "gort_go after recovery");
 	testwg_wait(&wg);
 	cr_assert_eq(atomic_load(&counter), 1000);
 	return 0;

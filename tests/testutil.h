@@ -168,6 +168,16 @@ static inline void testgate_open(struct testgate *t)
 	}
 }
 
+/*
+ * gort_go_attr, returning 0 or the errno it failed with.  errno is read in
+ * a function of its own: the caller may have rescheduled earlier, and the
+ * compiler would use errno's address from before (README, "Threads").
+ */
+static inline __attribute__((noinline)) int go_errno(const gort_attr *attr, void (*fn)(void *), void *arg)
+{
+	return gort_go_attr(attr, fn, arg) == 0 ? 0 : errno;
+}
+
 /* Waits, yielding, until *flag reaches want. */
 static inline void yield_until(_Atomic long *flag, long want)
 {
