@@ -173,7 +173,7 @@ static inline void testgate_open(struct testgate *t)
  * a function of its own: the caller may have rescheduled earlier, and the
  * compiler would use errno's address from before (README, "Threads").
  */
-static inline __attribute__((noinline)) int go_errno(const gort_attr *attr, void (*fn)(void *), void *arg)
+static __attribute__((noinline, unused)) int go_errno(const gort_attr *attr, void (*fn)(void *), void *arg)
 {
 	return gort_go_attr(attr, fn, arg) == 0 ? 0 : errno;
 }
