@@ -46,15 +46,23 @@ VALGRIND_CFLAGS := $(shell pkg-config --exists valgrind 2>/dev/null && echo -DGO
 
 CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-LIBFLAGS := -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing \
-            -fstack-clash-protection -Iinclude -Isrc $(SANFLAGS) $(LIBSAN) $(VALGRIND_CFLAGS) \
+# Tracebacks unwind with libunwind and symbolize with elfutils' libdw.
+DEPS     := libunwind libdw
+DEPFLAGS := $(shell pkg-config --cflags $(DEPS))
+DEPLIBS  := $(shell pkg-config --libs $(DEPS))
+# All of the runtime's code stays in .text, between its markers
+# (src/runtime_text.S): no hot/cold splitting into other sections.
+LIBFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -fno-strict-aliasing \
+            -fno-reorder-blocks-and-partition -fno-reorder-functions \
+            -fstack-clash-protection -Iinclude -Isrc $(DEPFLAGS) $(SANFLAGS) $(LIBSAN) $(VALGRIND_CFLAGS) \
             $(if $(filter 1,$(DEBUG)),-DGORT_DEBUG_BUILD)
-LDLIBS   := -lpthread
+LDLIBS   := $(DEPLIBS) -lpthread
 
-SRCS := src/proc.c src/stack.c src/panic.c src/lock_futex.c src/os_linux.c \
-        src/signal_unix.c src/runtime1.c
+SRCS := src/proc.c src/stack.c src/panic.c src/print.c src/traceback.c src/lock_futex.c \
+        src/os_linux.c src/signal_unix.c src/runtime1.c
 ASMS := src/arch/amd64.S
-OBJS := $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(ASMS:src/%.S=$(BUILD)/obj/%.o)
+OBJS := $(BUILD)/obj/text.o $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(ASMS:src/%.S=$(BUILD)/obj/%.o) \
+        $(BUILD)/obj/etext.o
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
@@ -68,21 +76,33 @@ $(BUILD)/obj/%.o: src/%.S src/arch/asm_amd64.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAGS) $(CFLAGS) -c -o $@ $<
 
+$(BUILD)/obj/text.o: src/runtime_text.S
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/etext.o: src/runtime_text.S
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAGS) -DETEXT -c -o $@ $<
+
+# The runtime is linked as one relocatable object, its code in one .text
+# between the markers; every library is made from it.
+$(BUILD)/gort_internal.o: $(OBJS)
+	ld -r -o $@ $^
+
 # The internal archive keeps every symbol visible: the tests reach inside.
-$(BUILD)/libgort_internal.a: $(OBJS)
+$(BUILD)/libgort_internal.a: $(BUILD)/gort_internal.o
 	@rm -f $@
 	ar rcs $@ $^
 
-# The static library is one relocatable object whose hidden symbols are made
-# local, so that internal names (schedule, gopark...) cannot clash with a
-# program's own: only the gort_ API is left global.
-$(BUILD)/libgort.a: $(OBJS)
-	ld -r -o $(BUILD)/gort.o $^
-	objcopy --localize-hidden $(BUILD)/gort.o
+# The static library's hidden symbols are made local, so that internal
+# names (schedule, gopark...) cannot clash with a program's own: only the
+# gort_ API is left global.
+$(BUILD)/libgort.a: $(BUILD)/gort_internal.o
+	objcopy --localize-hidden $< $(BUILD)/gort.o
 	@rm -f $@
 	ar rcs $@ $(BUILD)/gort.o
 
-$(BUILD)/libgort.so: $(OBJS)
+$(BUILD)/libgort.so: $(BUILD)/gort_internal.o
 	$(CC) -shared -Wl,-soname,libgort.so.0 -Wl,--no-undefined $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libgort.a

@@ -31,6 +31,7 @@
 #ifndef GORT_H
 #define GORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,7 +96,8 @@ GORT_EXPORT int gort_go_attr(const gort_attr *attr, void (*fn)(void *arg), void 
 GORT_EXPORT void gort_yield(void);
 
 /*
- * Ends the calling goroutine (Go's runtime.Goexit).  Calling it from the
+ * Ends the calling goroutine (Go's runtime.Goexit), after running all its
+ * deferred calls, in which gort_recover returns false.  Calling it from the
  * main goroutine ends only that goroutine: the program continues until the
  * others are done, and then dies with Go's "fatal error: no goroutines
  * (main called runtime.Goexit) - deadlock!".  Calling it from a thread that
@@ -127,6 +129,108 @@ GORT_EXPORT void gort_lock_os_thread(void);
 
 /* Undoes one gort_lock_os_thread; a no-op when the goroutine is not wired. */
 GORT_EXPORT void gort_unlock_os_thread(void);
+
+/*
+ * Defer, panic and recover: Go's error model.
+ *
+ * Every goroutine has one chain of deferred calls, run last-in first-out.
+ * A deferred call belongs to a frame: the innermost gort_call running on
+ * the goroutine, or the goroutine's entry function (which is a frame too;
+ * for goroutine 1 that is main_fn).  A frame's deferred calls run when it
+ * returns, and when a panic or gort_goexit passes through it.
+ *
+ * A panic runs the pending deferred calls top-down on top of the panicking
+ * stack: no C frame is abandoned before they have run.  A deferred call
+ * that calls gort_recover stops the panic; its frame then finishes its
+ * remaining deferred calls and returns (gort_call returns 1), abandoning
+ * the C frames the panic went through.  A panic nobody recovers prints
+ * Go's report (the panic, then the goroutine's traceback) and exits the
+ * process with status 2.
+ *
+ * Abandoned C frames run no cleanup of their own: what must be undone on a
+ * panic (a lock, a buffer) is undone by a deferred call.  Do not longjmp
+ * out of a GORT_DEFER scope.
+ */
+
+/*
+ * Runs fn(arg) as a frame.  Returns 0 when fn returned (its deferred calls
+ * then ran), 1 when a panic inside it was recovered by one of its deferred
+ * calls (the rest of them then ran).  A panic not recovered inside it
+ * continues through the caller's frame.  A NULL fn is a fatal error.
+ */
+GORT_EXPORT int gort_call(void (*fn)(void *arg), void *arg);
+
+/*
+ * Defers fn(arg) to the end of the innermost frame.  The record comes from
+ * a per-processor pool: no allocation in the common case.  Calling it on a
+ * thread that is not running a goroutine is a fatal error.
+ */
+GORT_EXPORT void gort_defer(void (*fn)(void *arg), void *arg);
+
+/*
+ * Like gort_defer, but the size bytes at args are copied now (Go evaluates
+ * a deferred call's arguments at the defer statement), and fn receives a
+ * pointer to the copy, aligned for any type.  Small blocks live in the
+ * pooled record; larger ones are allocated and freed once fn has run.
+ * Out of memory for the copy is a fatal error.
+ */
+GORT_EXPORT void gort_defer_copy(void (*fn)(void *args), const void *args, size_t size);
+
+/*
+ * GORT_DEFER(fn, arg);  defers fn(arg) to the end of the enclosing C scope,
+ * without allocating: the record lives in the scope itself.  It is a
+ * declaration, usable wherever one is.  When the scope ends, on any path
+ * (return, break, goto), fn(arg) runs, and before it everything deferred
+ * on the goroutine since that has not run yet: the chain stays a strict
+ * stack.  A panic runs it like any deferred call.  Requires GCC or Clang
+ * (the cleanup attribute).
+ */
+typedef struct gort_defer_scope {
+	void *private_[6];
+} gort_defer_scope;
+
+GORT_EXPORT gort_defer_scope gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *arg),
+						    void *arg);
+GORT_EXPORT void gort_defer_scope_exit(gort_defer_scope *rec);
+
+#define GORT_DEFER(fn, arg) GORT_DEFER_(__COUNTER__, fn, arg)
+#define GORT_DEFER_(n, fn, arg) GORT_DEFER__(n, fn, arg)
+#define GORT_DEFER__(n, fn, arg)                                                    \
+	gort_defer_scope gort_defer_scope_##n __attribute__((cleanup(gort_defer_scope_exit))) = \
+		gort_defer_scope_enter(&gort_defer_scope_##n, (fn), (arg))
+
+/*
+ * Panics with the message msg (not copied: it must stay valid while the
+ * panic runs; a string on the panicking goroutine's stack is copied if a
+ * deferred call recovers it).  A NULL msg prints as "nil".  On a thread
+ * that is not running a goroutine it is a fatal error.
+ */
+GORT_EXPORT _Noreturn void gort_panic(const char *msg);
+
+/* Panics with a message formatted as by printf. */
+GORT_EXPORT _Noreturn void gort_panicf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Panics with a value for the recovering code (Go's panic(v) with v not a
+ * string) and a message for the report; with a NULL msg the report shows
+ * the value as "(void *) 0x...".
+ */
+GORT_EXPORT _Noreturn void gort_panic_value(void *value, const char *msg);
+
+/* What a recovered panic carried. */
+typedef struct gort_panic_info {
+	const char *msg;   /* valid at least until the recovering frame returns */
+	void *value;
+} gort_panic_info;
+
+/*
+ * Stops the panic in progress and returns true, filling *out (out may be
+ * NULL), when called from a deferred call that this panic is running, with
+ * no gort_call entered since that deferred call began.  Otherwise (no
+ * panic, gort_goexit running the calls, a panic already recovered, a
+ * nested gort_call) it returns false and does nothing.
+ */
+GORT_EXPORT bool gort_recover(gort_panic_info *out);
 
 #ifdef __cplusplus
 }

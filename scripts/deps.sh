@@ -8,7 +8,7 @@
 #   scripts/deps.sh ci      everything .ci/run needs (sanitizers, valgrind)
 set -euo pipefail
 
-build="gcc make binutils pkg-config libc6-dev"
+build="gcc make binutils pkg-config libc6-dev libunwind-dev libdw-dev"
 test="$build libcriterion-dev gdb"
 case "${1:-}" in
 demo) want=$build ;;

@@ -55,6 +55,13 @@ void lock(mutex *l)
 	}
 }
 
+/* Takes l if it is free; never waits. */
+bool trylock(mutex *l)
+{
+	uint32_t v = MUTEX_UNLOCKED;
+	return atomic_compare_exchange_strong(&l->key, &v, MUTEX_LOCKED);
+}
+
 void unlock(mutex *l)
 {
 	uint32_t v = atomic_exchange(&l->key, MUTEX_UNLOCKED);

@@ -1,172 +1,604 @@
 /*
- * Fatal errors (Go's panic.go throw, print.go).
+ * Defer, panic, recover, Goexit and fatal errors (Go's panic.go).
  *
- * throw(msg) is the one way the runtime dies: it prints Go's
- * "fatal error: msg", a blank line and the header of the goroutine that
- * threw, and exits with status 2.  Printing is Go's low-level print: write(2)
- * on stderr, no stdio and no allocation, so it works on any stack, in a
- * signal handler, and with the C library's locks held by some other thread.
- * A print lock, recursive per thread, keeps the lines of two threads dying
- * at once from interleaving.
+ * Each goroutine has one chain of deferred calls (g->_defer), newest first,
+ * and each record names the frame it belongs to: a gort_call frame (struct
+ * callframe, on gort_call's C stack, its chain in g->frame) or NULL, the
+ * goroutine's entry function.  A frame that returns runs the records of
+ * its own at the top of the chain (deferreturn).  A panic runs records
+ * top-down on top of the panicking stack, whatever frame they belong to,
+ * so C frames stay intact while deferred calls that live in them
+ * (GORT_DEFER) run; a recover then jumps back to the recovering frame's
+ * gort_call (longjmp) once that frame's remaining records have run, and
+ * only then are the C frames in between abandoned.
  *
- * Before exiting, the program's own buffered stdout is flushed when its lock
- * is free: a C program's printf output would otherwise be lost in a pipe,
- * where Go's (unbuffered) output never is.  If another thread holds the lock,
- * flushing could deadlock, so it is skipped.
+ * Invariants (DESIGN.md invariant 2, seed 004):
+ *  - newdefer only allocates; deferlink alone links, and only onto the
+ *    goroutine that runs it, never onto g0: deferring on the system stack
+ *    is "fatal error: defer on system stack".
+ *  - A record stays linked while its call runs (started).  A panic that
+ *    meets a started record does not run it again: it unlinks it, marking
+ *    the panic that was running it aborted (Go's #43920 handling), so a
+ *    record is run at most once and freed exactly once, even when its call
+ *    never returns.
+ *  - While a deferred call runs, g->frame is its record's frame: deferring
+ *    from inside it adds to that frame, and a recover from inside it
+ *    returns to that frame.
+ *  - Records of abandoned C frames (GORT_DEFER scopes) are unlinked before
+ *    the jump that abandons them, while their stack is intact; nothing
+ *    reads a record after its frame is gone.
+ *  - A recovered message that lives on the stack being abandoned is copied
+ *    first; the copy lives until the recovering frame returns.
+ *
+ * recover matches Go's rule with frames in place of Go's argp: it works
+ * only in a deferred call that the current panic runs (g->curdefer names
+ * that record and the record names the panic), and gort_call hides
+ * curdefer from what it calls.
+ *
+ * throw(msg) is the one way the runtime dies of an internal error or of
+ * misuse: it prints Go's "fatal error: msg" and the goroutines, then exits
+ * with status 2.  Reports are printed on g0 (systemstack): the goroutine
+ * that died may be short of stack.
  */
-#define _GNU_SOURCE
 #include "runtime.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static _Atomic pid_t printowner;
-static int printdepth;
-static char printbuf[4096]; /* what the print lock's holder has to say */
-static size_t printlen;
+#include "san.h"
 
-void printlock(void)
-{
-	pid_t me = gettid_();
-	if (load_relaxed(&printowner) == me) {
-		printdepth++;
-		return;
-	}
-	pid_t free_ = 0;
-	while (!atomic_compare_exchange_weak(&printowner, &free_, me)) {
-		free_ = 0;
-		__builtin_ia32_pause();
-	}
-	printdepth = 1;
-}
+/* A gort_call frame: where a recovered panic returns to. */
+struct callframe {
+	struct callframe *link;   /* the enclosing frame */
+	struct _defer *curdefer;  /* the caller's g->curdefer, hidden meanwhile */
+	jmp_buf ctx;
+};
 
-static void writeall(const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(2, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
+/* A recovered message, copied off the stack the recovery abandons. */
+struct msgcopy {
+	struct msgcopy *next;
+	struct callframe *frame;  /* freed when this frame returns */
+	char s[];
+};
 
-void printunlock(void)
-{
-	if (--printdepth == 0) {
-		writeall(printbuf, printlen);
-		printlen = 0;
-		atomic_store(&printowner, 0);
-	}
-}
+/* Pooled records have room for this many bytes of gort_defer_copy arguments. */
+#define DEFER_INLINE_ARGS 80
 
-/*
- * Output gathers in printbuf until the print lock is released, and goes
- * out in one write: a report then reaches a pipe whole, not interleaved
- * with what other threads (a sanitizer's, say) write at the same moment.
- */
-static void printbytes(const char *p, size_t n)
-{
-	if (printdepth == 0) {
-		writeall(p, n);
-		return;
-	}
-	while (n > 0) {
-		if (printlen == sizeof printbuf) {
-			writeall(printbuf, printlen);
-			printlen = 0;
-		}
-		size_t k = sizeof printbuf - printlen < n ? sizeof printbuf - printlen : n;
-		memcpy(printbuf + printlen, p, k);
-		printlen += k;
-		p += k;
-		n -= k;
-	}
-}
+struct pooldefer {
+	struct _defer d;
+	_Alignas(16) unsigned char args[DEFER_INLINE_ARGS];
+};
 
-void printstr(const char *s)
-{
-	printbytes(s, strlen(s));
-}
+struct heapdefer {
+	struct _defer d;
+	_Alignas(16) unsigned char args[];
+};
 
-void printint(int64_t v)
-{
-	char buf[24], *p = buf + sizeof buf;
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--p = '-';
-	printbytes(p, (size_t)(buf + sizeof buf - p));
-}
+_Static_assert(sizeof(struct _defer) <= sizeof(gort_defer_scope), "gort_defer_scope too small");
+_Static_assert(_Alignof(struct _defer) <= _Alignof(gort_defer_scope), "gort_defer_scope misaligned");
 
-void printhex(uint64_t v)
-{
-	char buf[20], *p = buf + sizeof buf;
-	do
-		*--p = "0123456789abcdef"[v & 15];
-	while ((v >>= 4) != 0);
-	*--p = 'x';
-	*--p = '0';
-	printbytes(p, (size_t)(buf + sizeof buf - p));
-}
+/* Goroutines running deferred calls for a panic, and whether one is dying (Go's). */
+static _Atomic int32_t runningPanicDefers;
+static _Atomic uint32_t panicking;
 
-/*
- * The goroutine header of a crash report, for the goroutine this thread
- * runs (nothing on threads the runtime does not own).
- */
-void printcurg(const char *status)
+/* ------------------------------------------------------------ records */
+
+/* The user goroutine calling fn, or a fatal error naming the misuse. */
+static struct g *defergp(const char *fn)
 {
 	struct g *gp = getg();
-	if (gp == NULL || gp->m == NULL)
-		return;
-	if (gp == gp->m->g0 && gp->m->curg != NULL)
-		gp = gp->m->curg;
-	if (gp == gp->m->g0)
-		return;
-	printstr("\ngoroutine ");
-	printint(gp->goid);
-	printstr(" [");
-	printstr(status);
-	printstr("]:\n");
+	if (unlikely(gp == NULL)) {
+		static char msg[128];
+		snprintf(msg, sizeof msg, "%s called on a thread that is not running a goroutine", fn);
+		throw(msg);
+	}
+	if (unlikely(gp == gp->m->g0))
+		throw("defer on system stack");
+	return gp;
 }
 
-/* Exits with status 2 after flushing stdout if that cannot deadlock. */
-_Noreturn void dieexit(void)
+/* Takes a pooled record from the P's pool, refilled from the global one. */
+static struct _defer *newdefer(struct p *pp)
 {
-	if (ftrylockfile(stdout) == 0) {
-		fflush_unlocked(stdout);
-		funlockfile(stdout);
+	if (unlikely(pp->ndeferpool == 0)) {
+		lock(&sched.deferlock);
+		while (pp->ndeferpool < DEFERPOOL_SIZE / 2 && sched.deferpool != NULL) {
+			struct _defer *d = sched.deferpool;
+			sched.deferpool = d->link;
+			pp->deferpool[pp->ndeferpool++] = d;
+		}
+		unlock(&sched.deferlock);
+		if (pp->ndeferpool == 0) {
+			struct pooldefer *pd = malloc(sizeof *pd);
+			if (pd == NULL)
+				throw("out of memory allocating a defer record");
+			pd->d.kind = DEFER_POOL;
+			return &pd->d;
+		}
 	}
-	_exit(2);
+	return pp->deferpool[--pp->ndeferpool];
+}
+
+/* Gives back a record that is unlinked and done with. */
+static void freedefer(struct _defer *d)
+{
+	d->link = NULL;
+	d->fn = NULL;
+	if (d->kind == DEFER_HEAP) {
+		free(d);
+		return;
+	}
+	if (d->kind != DEFER_POOL)
+		return;
+	struct p *pp = getg()->m->p;
+	if (unlikely(pp->ndeferpool == DEFERPOOL_SIZE)) {
+		/* half to the global pool, so that Ps that free more than they take share */
+		lock(&sched.deferlock);
+		while (pp->ndeferpool > DEFERPOOL_SIZE / 2) {
+			struct _defer *x = pp->deferpool[--pp->ndeferpool];
+			x->link = sched.deferpool;
+			sched.deferpool = x;
+		}
+		unlock(&sched.deferlock);
+	}
+	pp->deferpool[pp->ndeferpool++] = d;
+}
+
+/* Moves a P's pooled records to the global pool (the P is being destroyed). */
+void deferpoolflush(struct p *pp)
+{
+	lock(&sched.deferlock);
+	while (pp->ndeferpool > 0) {
+		struct _defer *d = pp->deferpool[--pp->ndeferpool];
+		d->link = sched.deferpool;
+		sched.deferpool = d;
+	}
+	unlock(&sched.deferlock);
+}
+
+/* The one place a record joins a chain: gp's own, gp running here. */
+static inline void deferlink(struct g *gp, struct _defer *d, void (*fn)(void *), void *arg)
+{
+	gort_assert(gp == gp->m->curg && gp != gp->m->g0);
+	d->fn = fn;
+	d->arg = arg;
+	d->frame = gp->frame;
+	d->panic = NULL;
+	d->started = false;
+	d->link = gp->_defer;
+	gp->_defer = d;
+}
+
+/* Unlinks d, usually the top record; calls it made may have deferred more above it. */
+static void deferunlink(struct g *gp, struct _defer *d)
+{
+	struct _defer **pd = &gp->_defer;
+	while (*pd != d) {
+		if (*pd == NULL)
+			throw("bad defer entry");
+		pd = &(*pd)->link;
+	}
+	*pd = d->link;
+}
+
+/*
+ * Runs d, the top record, in its frame, then unlinks and frees it.  d stays
+ * linked and started meanwhile: a panic out of its call finds it and
+ * disposes of it instead of running it twice.
+ */
+static void rundefer(struct g *gp, struct _defer *d, struct _panic *p)
+{
+	struct callframe *frame = gp->frame;
+	struct _defer *cur = gp->curdefer;
+	d->started = true;
+	d->panic = p;
+	gp->frame = d->frame;
+	gp->curdefer = d;
+	d->fn(d->arg);
+	gp->frame = frame;
+	gp->curdefer = cur;
+	d->panic = NULL;
+	deferunlink(gp, d);
+	freedefer(d);
+}
+
+/* Runs the records of frame at the top of the chain: the frame is returning. */
+static void deferreturn(struct g *gp, struct callframe *frame)
+{
+	struct _defer *d;
+	while ((d = gp->_defer) != NULL && d->frame == frame) {
+		gort_assert(!d->started);
+		rundefer(gp, d, NULL);
+	}
+}
+
+/* The entry function of gp returned: its frame's records run. */
+void deferreturnentry(struct g *gp)
+{
+	deferreturn(gp, NULL);
+}
+
+/* Frees the recovered-message copies owned by frame (the newest ones). */
+static void freemsgcopies(struct g *gp, struct callframe *frame)
+{
+	struct msgcopy *c;
+	while ((c = gp->msgcopies) != NULL && (frame == NULL || c->frame == frame)) {
+		gp->msgcopies = c->next;
+		free(c);
+	}
+}
+
+/* At goroutine exit: nothing deferred may be left, and no copy kept. */
+void deferexit(struct g *gp)
+{
+	if (gp->_defer != NULL || gp->_panic != NULL)
+		throw("goroutine exits with deferred calls pending");
+	freemsgcopies(gp, NULL);
+	gp->frame = NULL;
+	gp->curdefer = NULL;
+}
+
+/* ---------------------------------------------------------------- API */
+
+void gort_defer(void (*fn)(void *arg), void *arg)
+{
+	struct g *gp = defergp("gort_defer");
+	if (unlikely(fn == NULL))
+		throw("defer of nil func value");
+	deferlink(gp, newdefer(gp->m->p), fn, arg);
+}
+
+void gort_defer_copy(void (*fn)(void *args), const void *args, size_t size)
+{
+	struct g *gp = defergp("gort_defer_copy");
+	if (unlikely(fn == NULL))
+		throw("defer of nil func value");
+	struct _defer *d;
+	void *copy;
+	if (size <= DEFER_INLINE_ARGS) {
+		d = newdefer(gp->m->p);
+		copy = ((struct pooldefer *)d)->args;
+	} else {
+		struct heapdefer *hd = malloc(sizeof *hd + size);
+		if (hd == NULL)
+			throw("out of memory copying deferred arguments");
+		hd->d.kind = DEFER_HEAP;
+		d = &hd->d;
+		copy = hd->args;
+	}
+	if (size > 0)
+		memcpy(copy, args, size);
+	deferlink(gp, d, fn, copy);
+}
+
+gort_defer_scope gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
+{
+	struct g *gp = defergp("GORT_DEFER");
+	if (unlikely(fn == NULL))
+		throw("defer of nil func value");
+	/*
+	 * The record is built in the value returned, which the caller stores
+	 * into *rec before anything can read the chain.
+	 */
+	gort_defer_scope v;
+	struct _defer *d = (struct _defer *)&v;
+	d->kind = DEFER_SCOPE;
+	deferlink(gp, d, fn, arg);
+	gp->_defer = (struct _defer *)rec;
+	return v;
+}
+
+static bool deferlinked(struct g *gp, struct _defer *d)
+{
+	for (struct _defer *x = gp->_defer; x != NULL; x = x->link)
+		if (x == d)
+			return true;
+	return false;
+}
+
+void gort_defer_scope_exit(gort_defer_scope *rec)
+{
+	struct g *gp = getg();
+	struct _defer *d = (struct _defer *)rec;
+	if (unlikely(gp->_defer != d) && !deferlinked(gp, d))
+		throw("GORT_DEFER record is not on the defer chain (a longjmp out of its scope?)");
+	struct _defer *top;
+	do {
+		top = gp->_defer;
+		rundefer(gp, top, NULL);
+	} while (top != d);
+}
+
+int gort_call(void (*fn)(void *arg), void *arg)
+{
+	struct g *gp = defergp("gort_call");
+	if (unlikely(fn == NULL))
+		throw("gort_call of nil func value");
+	struct callframe f;
+	f.link = gp->frame;
+	f.curdefer = gp->curdefer;
+	gp->frame = &f;
+	gp->curdefer = NULL;
+	int recovered = setjmp(f.ctx);
+	if (!recovered) {
+		fn(arg);
+		deferreturn(gp, &f);
+	}
+	gp->frame = f.link;
+	gp->curdefer = f.curdefer;
+	if (unlikely(gp->msgcopies != NULL))
+		freemsgcopies(gp, &f);
+	return recovered;
+}
+
+/* ---------------------------------------------------------------- panic */
+
+/*
+ * Runs every record on gp's chain for the panic (or Goexit) p, until one
+ * recovers p.  Returns the frame to resume, or, if p ran out of records,
+ * with p->recovered false.
+ */
+static __attribute__((noinline)) struct callframe *panicloop(struct g *gp, struct _panic *p)
+{
+	struct _defer *d;
+	while ((d = gp->_defer) != NULL) {
+		if (d->started) {
+			/* a call that panicked: its panic is superseded, the call done */
+			if (d->panic != NULL)
+				d->panic->aborted = true;
+			d->panic = NULL;
+			deferunlink(gp, d);
+			freedefer(d);
+			continue;
+		}
+		struct callframe *frame = d->frame;
+		rundefer(gp, d, p);
+		if (p->recovered)
+			return frame;
+	}
+	return NULL;
+}
+
+static _Noreturn void fatalpanic(struct g *gp, struct _panic *p);
+static _Noreturn void goexitdefers(struct g *gp, struct _panic *ge);
+
+/* Unlinks gp's newest panic, which is over. */
+static void droppanic(struct g *gp)
+{
+	struct _panic *p = gp->_panic;
+	gp->_panic = p->link;
+	if (!p->goexit)
+		atomic_fetch_sub(&runningPanicDefers, 1);
+}
+
+/*
+ * A recovered panic: drop it and the panics it aborted, finish the
+ * recovering frame's records, and resume the frame as if its function had
+ * returned.  If the panic interrupted a Goexit, the Goexit goes on instead:
+ * a recover cannot cancel it (Go's #29226).
+ */
+static _Noreturn void recovery(struct g *gp, struct callframe *frame)
+{
+	droppanic(gp);
+	struct _panic *top = gp->_panic;
+	if (top != NULL && top->goexit && top->aborted) {
+		top->aborted = false;
+		goexitdefers(gp, top);
+	}
+	while (gp->_panic != NULL && gp->_panic->aborted)
+		droppanic(gp);
+	deferreturn(gp, frame);
+	if (frame == NULL)
+		goexit1(); /* the entry function's frame recovered: the goroutine returns */
+	longjmp(frame->ctx, 1);
+}
+
+static _Noreturn __attribute__((noinline)) void gopanic(struct _panic *p)
+{
+	struct g *gp = getg();
+	if (gp == NULL || gp == gp->m->g0) {
+		printlock();
+		printstr("panic: ");
+		printstr(p->msg ? p->msg : "nil");
+		printstr("\n");
+		printunlock();
+		throw(gp == NULL ? "panic on a thread that is not running a goroutine"
+				 : "panic on system stack");
+	}
+	atomic_fetch_add(&runningPanicDefers, 1);
+	p->link = gp->_panic;
+	gp->_panic = p;
+	struct callframe *frame = panicloop(gp, p);
+	if (p->recovered)
+		recovery(gp, frame);
+	fatalpanic(gp, p);
+}
+
+_Noreturn void gort_panic(const char *msg)
+{
+	struct _panic p = {.msg = msg};
+	gopanic(&p);
+}
+
+_Noreturn void gort_panic_value(void *value, const char *msg)
+{
+	struct _panic p = {.msg = msg, .value = value};
+	gopanic(&p);
+}
+
+_Noreturn void gort_panicf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	char buf[n + 1]; /* on the panicking stack, which lives while the panic runs */
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	struct _panic p = {.msg = buf};
+	gopanic(&p);
+}
+
+/*
+ * A message on gp's stack dies with the frames a recovery abandons: the
+ * recovering frame gets a copy that lives until it returns.
+ */
+static const char *stablemsg(struct g *gp, const char *msg, struct callframe *frame)
+{
+	uintptr_t a = (uintptr_t)msg;
+	if (msg == NULL || a < gp->stack.lo || a >= gp->stack.hi)
+		return msg;
+	size_t n = strlen(msg);
+	struct msgcopy *c = malloc(sizeof *c + n + 1);
+	if (c == NULL)
+		throw("out of memory copying a recovered panic message");
+	memcpy(c->s, msg, n + 1);
+	c->frame = frame;
+	c->next = gp->msgcopies;
+	gp->msgcopies = c;
+	return c->s;
+}
+
+bool gort_recover(gort_panic_info *out)
+{
+	struct g *gp = getg();
+	if (gp == NULL || gp == gp->m->g0)
+		return false;
+	struct _panic *p = gp->_panic;
+	struct _defer *d = gp->curdefer;
+	if (p == NULL || p->goexit || p->recovered || d == NULL || d->panic != p)
+		return false;
+	p->recovered = true;
+	if (out != NULL) {
+		out->msg = stablemsg(gp, p->msg, d->frame);
+		out->value = p->value;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- Goexit */
+
+/* Runs all of gp's records for the Goexit ge (recover fails in them), then ends gp. */
+static _Noreturn void goexitdefers(struct g *gp, struct _panic *ge)
+{
+	panicloop(gp, ge); /* never recovered: it runs them all */
+	while (gp->_panic != NULL)
+		droppanic(gp);
+	goexit1();
+}
+
+_Noreturn void gort_goexit(void)
+{
+	struct g *gp = getg();
+	if (gp != NULL && gp == gp->m->g0)
+		gp = gp->m->curg;
+	if (gp == NULL || getg() != gp)
+		throw("gort_goexit called from a thread that is not running a goroutine");
+	if (gp->goid == 1)
+		atomic_store(&sched.maingoexited, true);
+	struct _panic ge = {.goexit = true};
+	ge.link = gp->_panic;
+	gp->_panic = &ge;
+	goexitdefers(gp, &ge);
+}
+
+/* ----------------------------------------------------------- fatal errors */
+
+/*
+ * Go's printpanics: the oldest panic first, each newer one on the next
+ * line, indented; Goexits are not shown.
+ */
+static void printpanics(struct _panic *p)
+{
+	if (p->link != NULL) {
+		printpanics(p->link);
+		if (!p->link->goexit)
+			printstr("\t");
+	}
+	if (p->goexit)
+		return;
+	printstr("panic: ");
+	if (p->msg != NULL) {
+		printstr(p->msg);
+	} else if (p->value != NULL) {
+		printstr("(void *) ");
+		printhex((uintptr_t)p->value);
+	} else {
+		printstr("nil");
+	}
+	if (p->recovered)
+		printstr(" [recovered]");
+	printstr("\n");
+}
+
+/*
+ * Goroutine 1 returned: as Go's main does, give a goroutine running
+ * deferred calls for a panic the time to finish them, and never exit under
+ * a goroutine printing its report (that one exits the process).
+ */
+void panicwait(void)
+{
+	for (int i = 0; i < 1000 && atomic_load(&runningPanicDefers) != 0; i++)
+		gort_yield();
+	if (atomic_load(&panicking))
+		gopark(NULL, NULL, waitReasonPanicWait);
+}
+
+struct panicreport {
+	struct g *gp;
+	struct _panic *p;
+};
+
+static void dopanic_m(void *arg)
+{
+	struct panicreport *r = arg;
+	printlock();
+	printpanics(r->p);
+	crashtraceback(r->gp, NULL, false);
+	printunlock();
+	crashexit();
+}
+
+static _Noreturn void fatalpanic(struct g *gp, struct _panic *p)
+{
+	atomic_store(&panicking, 1);
+	freezetheworld();
+	struct panicreport r = {gp, p};
+	systemstack(dopanic_m, &r);
+	__builtin_unreachable();
 }
 
 static void fatalthrow(void *msg)
 {
+	struct g *gp = getg();
 	printlock();
 	printstr("fatal error: ");
 	printstr(msg);
 	printstr("\n");
-	printcurg("running");
+	crashtraceback(gp ? gp->m->curg : NULL, NULL, true);
 	printunlock();
-	dieexit();
+	crashexit();
 }
 
 /*
- * The report is printed on g0 (systemstack): the goroutine that threw may
- * be short of stack, and g0 is where tracebacks of it can be taken.
+ * Dies of an internal error or of misuse, with Go's report: the message
+ * and every goroutine.
  */
 _Noreturn void throw(const char *msg)
 {
 	struct g *gp = getg();
-	if (gp != NULL && gp != gp->m->g0)
+	atomic_store(&panicking, 1);
+	if (gp != NULL) {
+		freezetheworld();
 		systemstack(fatalthrow, (void *)msg);
+	}
 	fatalthrow((void *)msg);
 	__builtin_unreachable();
 }
@@ -183,4 +615,11 @@ _Noreturn void throw_assert(const char *cond, const char *file, int line)
 	printstr("\n");
 	printunlock();
 	throw("runtime invariant violated");
+}
+
+/* GORT_DEBUG=invariants=1, at every schedule: g0 never holds a record (seed 004). */
+void checkg0(struct m *mp)
+{
+	if (mp->g0->_defer != NULL || mp->g0->_panic != NULL)
+		throw("g0 holds a defer or panic record");
 }

@@ -53,7 +53,6 @@
  * and returns on the thread that called it, with that thread's own errno
  * and thread-locals intact.
  */
-#define _GNU_SOURCE
 #include "runtime.h"
 #include "san.h"
 
@@ -188,7 +187,7 @@ void mcall(void (*fn)(struct g *))
 	/* A soft stack (stack.c) has no guard page: catch an overflow here. */
 	uintptr_t sp = getsp();
 	if (unlikely(sp < gp->stack.lo))
-		stackoverflow(gp, sp);
+		stackoverflow(gp, sp, NULL);
 #ifdef GORT_SAN_FIBERS
 	gp->m->mcallfn = fn;
 	san_switch(gp, gp->m->g0, fn == goexit0);
@@ -477,12 +476,20 @@ static struct g *glistpop(glist *l)
 	return gp;
 }
 
+_Atomic(struct g *) allgs;
+
+/* A new G, dead until used, on allgs for good (tracebacks walk it without a lock). */
 struct g *malg(void)
 {
 	struct g *gp = calloc(1, sizeof *gp);
 	if (gp == NULL)
 		return NULL;
 	store_relaxed(&gp->atomicstatus, Gdead);
+	struct g *head = load_relaxed(&allgs);
+	do
+		gp->alllink = head;
+	while (!atomic_compare_exchange_weak_explicit(&allgs, &head, gp, memory_order_release,
+						      memory_order_relaxed));
 	return gp;
 }
 
@@ -604,7 +611,8 @@ static int64_t newgoid(struct p *pp)
  * runnext, as Go does, so a new goroutine runs soon and hot), or, with no
  * P (a thread the runtime does not own), on the global queue.
  */
-static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), void *arg)
+static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), void *arg,
+		    uintptr_t gopc)
 {
 	if (fn == NULL)
 		throw("go of nil func value");
@@ -628,6 +636,9 @@ static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), voi
 		newg->name[GNAME_MAX - 1] = 0;
 	}
 	newg->goid = newgoid(pp);
+	newg->gopc = gopc;
+	struct g *creator = getg();
+	newg->parentgoid = creator == NULL ? 0 : creator->m->curg ? creator->m->curg->goid : 0;
 	san_newg(newg, false);
 	addgoroutines(pp, 1);
 	setgstatus(newg, Gdead, Grunnable);
@@ -677,14 +688,14 @@ static void gopreempt_m(struct g *gp)
 	schedule(mp);
 }
 
-int newproc(const gort_attr *attr, void (*fn)(void *), void *arg)
+int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t gopc)
 {
 	struct g *gp = getg();
 	if (gp == NULL)
-		return newproc1(NULL, attr, fn, arg);
+		return newproc1(NULL, attr, fn, arg, gopc);
 	struct m *mp = gp->m;
 	struct p *pp = mp->p;
-	if (newproc1(pp, attr, fn, arg) != 0)
+	if (newproc1(pp, attr, fn, arg, gopc) != 0)
 		return -1;
 	if (gp == mp->g0)
 		return 0;
@@ -705,6 +716,7 @@ void goentry(void)
 	struct g *gp = getg();
 	san_arrived(NULL);
 	gp->fn(gp->arg);
+	deferreturnentry(gp);
 	goexit1();
 }
 
@@ -725,6 +737,7 @@ static void goexit0(struct g *gp)
 		stackcheck_soft(gp);
 	/* Frames abandoned by the final switch may leave ASan poison behind. */
 	san_stack_unpoison(gp->sched.sp, gp->stack.hi);
+	deferexit(gp);
 	stackfree(pp, gp);
 	setgstatus(gp, Grunning, Gdead);
 	bool locked = gp->lockedm != NULL;
@@ -1101,14 +1114,20 @@ void startTheWorld(void)
 /*
  * Stops scheduling for good, without waiting: every M stops at its next
  * schedule.  Used when goroutine 1 returns and the process is on its way
- * out, as Go's freezetheworld is on a fatal error.
+ * out, and on a fatal error, as Go's freezetheworld is.  A fatal error may
+ * strike with sched.lock held, by this thread or a dead one: then the
+ * stop is flagged without the lock, which is enough for Ms to stop.
  */
 void freezetheworld(void)
 {
-	lock(&sched.lock);
-	sched.stopwait = FREEZE_STOPWAIT;
+	for (int i = 0; i < 1000; i++)
+		if (trylock(&sched.lock)) {
+			sched.stopwait = FREEZE_STOPWAIT;
+			atomic_store(&sched.gcwaiting, 1);
+			unlock(&sched.lock);
+			return;
+		}
 	atomic_store(&sched.gcwaiting, 1);
-	unlock(&sched.lock);
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -1250,6 +1269,8 @@ top:
 /* schedule's full loop: the lock wiring, the world stopping, a P to find. */
 static __attribute__((noinline, noreturn)) void schedule_slow(struct m *mp)
 {
+	if (unlikely(debug.invariants))
+		checkg0(mp);
 	if (unlikely(mp->lockedg != NULL)) {
 		stoplockedm(mp);
 		execute(mp, mp->lockedg, false);
@@ -1292,7 +1313,7 @@ top:
 void schedule(struct m *mp)
 {
 	struct p *pp = mp->p;
-	if (likely(mp->lockedg == NULL && !debug.sched_random && !mp->spinning &&
+	if (likely(mp->lockedg == NULL && !debug.slowschedule && !mp->spinning &&
 		   pp->schedtick % 61 != 0 && !atomic_load(&sched.gcwaiting))) {
 		bool inherittime;
 		struct g *gp = runqget(pp, &inherittime);
@@ -1358,6 +1379,7 @@ void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason)
 	mp->waitlock = lock;
 	mp->waitunlockf = unlockf;
 	gp->waitreason = reason;
+	gp->waitsince = nanotime_coarse();
 	mcall(park_m);
 }
 
@@ -1465,6 +1487,7 @@ static void destroyp(struct p *pp)
 	pp->preempted = NULL;
 	gfpurge(pp);
 	stackcache_flush(pp);
+	deferpoolflush(pp);
 	atomic_fetch_add(&sched.ngoroutines, load_relaxed(&pp->ngoroutines));
 	store_relaxed(&pp->ngoroutines, 0);
 	store_relaxed(&pp->status, Pdead);
@@ -1616,11 +1639,21 @@ struct mainargs {
 	void *arg;
 };
 
-/* Goroutine 1. */
-static void runtime_main(void *arg)
+static void callmain(void *arg)
 {
 	struct mainargs *ma = arg;
 	sched.mainresult = ma->fn(ma->arg);
+}
+
+/*
+ * Goroutine 1.  main_fn runs as a frame: its deferred calls run when it
+ * returns, and if one of them recovers a panic, main returns 0.
+ */
+static void runtime_main(void *arg)
+{
+	if (gort_call(callmain, arg) != 0)
+		sched.mainresult = 0;
+	panicwait();
 	lock(&sched.lock);
 	sched.mainexited = true;
 	unlock(&sched.lock);
@@ -1640,7 +1673,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 	static struct mainargs ma;
 	ma.fn = main_fn;
 	ma.arg = arg;
-	if (newproc1(NULL, NULL, runtime_main, &ma) != 0)
+	if (newproc1(NULL, NULL, runtime_main, &ma, (uintptr_t)__builtin_return_address(0)) != 0)
 		throw("gort_main: cannot create the main goroutine");
 	notesleep(&sched.mainnote);
 	atomic_store(&runtime_state, RUNTIME_DONE);
@@ -1650,13 +1683,13 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 int gort_go(void (*fn)(void *arg), void *arg)
 {
 	apig("gort_go");
-	return newproc(NULL, fn, arg);
+	return newproc(NULL, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 
 int gort_go_attr(const gort_attr *attr, void (*fn)(void *arg), void *arg)
 {
 	apig("gort_go_attr");
-	return newproc(attr, fn, arg);
+	return newproc(attr, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 
 void gort_yield(void)
@@ -1667,17 +1700,6 @@ void gort_yield(void)
 		return;
 	}
 	mcall(gosched_m);
-}
-
-_Noreturn void gort_goexit(void)
-{
-	struct g *gp = apicurg("gort_goexit");
-	if (gp == NULL || getg() != gp)
-		throw("gort_goexit called from a thread that is not running a goroutine");
-	if (gp->goid == 1)
-		atomic_store(&sched.maingoexited, true);
-	goexit1();
-	__builtin_unreachable();
 }
 
 int64_t gort_goid(void)

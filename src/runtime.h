@@ -67,6 +67,7 @@ typedef struct note {
 } note;
 
 void lock(mutex *l);
+bool trylock(mutex *l);
 void unlock(mutex *l);
 void noteclear(note *n);
 void notewakeup(note *n);
@@ -100,7 +101,11 @@ enum {
 /* Why a goroutine is parked (Go's waitReason); shown in crash reports. */
 typedef enum waitreason {
 	waitReasonZero = 0,
+	waitReasonPanicWait,
+	waitReasonMax,
 } waitreason;
+
+extern const char *const waitreasonstrings[waitReasonMax];
 
 /* A goroutine stack: [lo, hi) is usable, guard bytes below lo are not. */
 struct stack {
@@ -142,7 +147,17 @@ struct g {
 	bool named;            /* name holds gort_attr.name */
 	struct g *readyg;      /* scratch for readyexecute: the G to switch to */
 	void *param;           /* passed by the waker to a parked G */
+	/* defer and panic (panic.c) */
+	struct _defer *_defer; /* deferred calls, innermost first */
+	struct _panic *_panic; /* panics in progress, newest first */
+	struct callframe *frame;  /* innermost gort_call frame; NULL: the entry function */
+	struct _defer *curdefer;  /* the deferred call running, for recover */
+	struct msgcopy *msgcopies; /* recovered messages copied off the stack */
 	/* cold */
+	struct g *alllink;     /* every G ever made (allgs), for tracebacks */
+	uintptr_t gopc;        /* where the creator called gort_go (traceback) */
+	int64_t parentgoid;    /* the creator's goid; 0 for a thread outside */
+	int64_t waitsince;     /* when it parked (coarse clock), for tracebacks */
 	char name[GNAME_MAX];
 	void *tsan_fiber;      /* sanitizer state (san.h) */
 	void *asan_fake_stack;
@@ -171,6 +186,39 @@ struct m {
 	void *sigstack;        /* alternate signal stack, per thread */
 	size_t sigstacksize;
 };
+
+/* ---------------------------------------------------- defer and panic */
+
+/*
+ * A deferred call.  Records come in three kinds: pooled (per-P pools, room
+ * for a small copied argument block), heap (a larger block), and scope
+ * (GORT_DEFER: the record lives in the C scope that declared it).  A record
+ * is linked only onto the chain of the goroutine that owns it, and only by
+ * deferlink (seed 004).
+ */
+struct _defer {
+	struct _defer *link;
+	void (*fn)(void *);
+	void *arg;
+	struct callframe *frame; /* the frame it belongs to */
+	struct _panic *panic;    /* the panic running it, if one is */
+	uint8_t kind;
+	bool started;            /* running, or run by a panic that was replaced */
+};
+
+enum { DEFER_POOL = 1, DEFER_HEAP, DEFER_SCOPE };
+
+/* A panic in progress; lives on the stack of the call that raised it. */
+struct _panic {
+	struct _panic *link;     /* the panic it interrupted */
+	const char *msg;
+	void *value;
+	bool recovered;
+	bool aborted;            /* a newer panic ran past its deferred call */
+	bool goexit;             /* gort_goexit running the deferred calls */
+};
+
+#define DEFERPOOL_SIZE 32
 
 /* ----------------------------------------------------------------- processor */
 
@@ -235,6 +283,8 @@ struct p {
 	/* default-size stacks ready for reuse, [0] clean and [1] dirty (stack.c) */
 	int32_t nstackcache[2];
 	uintptr_t stackcache[2][PSTACKCACHE_SIZE];
+	int32_t ndeferpool;    /* free pooled defer records (panic.c) */
+	struct _defer *deferpool[DEFERPOOL_SIZE];
 	/* goroutines created minus goroutines exited on this P (read by gcount) */
 	_Atomic int64_t ngoroutines;
 };
@@ -264,6 +314,9 @@ struct schedt {
 		int32_t n, cap;
 	} gfree;
 	_Atomic int32_t ngfree; /* Gs in all of them, for a look without the lock */
+	/* pooled defer records beyond the Ps' pools, linked through link */
+	mutex deferlock;
+	struct _defer *deferpool;
 	/* goroutine ids are handed to Ps in batches from here */
 	_Atomic uint64_t goidgen;
 	/* goroutines created or exited without a P (threads the runtime does not own) */
@@ -282,6 +335,7 @@ struct schedt {
 };
 
 extern struct schedt sched;
+extern _Atomic(struct g *) allgs;  /* every G, newest first, through alllink; never shrinks */
 extern struct p **allp;
 extern _Atomic int32_t gomaxprocs;
 extern _Atomic int32_t runtime_state; /* see RUNTIME_* */
@@ -300,8 +354,20 @@ struct debugvars {
 	int32_t sched_random;   /* randomize scheduling (Go's race-mode randomizeScheduler) */
 	uint64_t seed;          /* its seed; 0 = pick one and print it */
 	int32_t stackguard;     /* STACKGUARD_* (stack.c) */
+	int32_t invariants;     /* check the runtime's invariants at every schedule */
+	int32_t slowschedule;   /* one of the above: schedule takes its slow path */
+	int32_t traceback;      /* GORT_TRACEBACK: TRACEBACK_* */
 };
 extern struct debugvars debug;
+
+/* GORT_TRACEBACK levels (Go's GOTRACEBACK). */
+enum {
+	TRACEBACK_NONE = 0,
+	TRACEBACK_SINGLE,   /* the failing goroutine (the default) */
+	TRACEBACK_ALL,      /* and every other */
+	TRACEBACK_SYSTEM,   /* and the runtime's own frames */
+	TRACEBACK_CRASH,    /* and then abort, for a core dump */
+};
 
 enum {
 	STACKGUARD_AUTO = 0,
@@ -343,7 +409,7 @@ void systemstack(void (*fn)(void *), void *arg);
 /* ----------------------------------------------------------- proc.c */
 
 struct g *malg(void);
-int newproc(const gort_attr *attr, void (*fn)(void *), void *arg);
+int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t gopc);
 void goentry(void);
 void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason);
 void goready(struct g *gp);
@@ -381,12 +447,14 @@ void stackstart(struct p *pp, struct g *gp);
 void stackfree(struct p *pp, struct g *gp);
 void stackcache_flush(struct p *pp);
 bool stack_inguard(struct g *gp, uintptr_t addr, uintptr_t sp);
-_Noreturn void stackoverflow(struct g *gp, uintptr_t sp);
+struct ucontext_t;
+_Noreturn void stackoverflow(struct g *gp, uintptr_t sp, struct ucontext_t *uc);
 void stackcheck_soft(struct g *gp);
 
 /* ----------------------------------------------------------- os_linux.c */
 
 int64_t nanotime(void);
+int64_t nanotime_coarse(void);
 pid_t gettid_(void);
 int32_t getproccount(void);
 double cgroupcpulimit(const char *cgroupfile, const char *mountinfo);
@@ -412,12 +480,26 @@ size_t parsebytes(const char *name, const char *s);
 
 _Noreturn void throw(const char *msg);
 _Noreturn void throw_assert(const char *cond, const char *file, int line);
+void deferreturnentry(struct g *gp);
+void deferexit(struct g *gp);
+void deferpoolflush(struct p *pp);
+void panicwait(void);
+void checkg0(struct m *mp);
+
+/* ----------------------------------------------------------- print.c */
+
 void printstr(const char *s);
 void printint(int64_t v);
 void printhex(uint64_t v);
 void printlock(void);
 void printunlock(void);
-void printcurg(const char *status);
 _Noreturn void dieexit(void);
+
+/* ----------------------------------------------------------- traceback.c */
+
+struct ucontext_t;
+void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all);
+_Noreturn void crashexit(void);
+bool runtimepc(uintptr_t pc);
 
 #endif /* GORT_RUNTIME_H */

@@ -1,6 +1,6 @@
 /*
  * Settings from the environment (Go's runtime1.go parsedebugvars):
- * GORT_DEBUG switches, GORT_MAXPROCS and GORT_STACK.  They are read once,
+ * GORT_DEBUG switches, GORT_TRACEBACK, GORT_MAXPROCS and GORT_STACK.  They are read once,
  * when gort_main starts.
  *
  * GORT_DEBUG is a comma-separated list of name=value pairs, like GODEBUG.
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct debugvars debug;
+struct debugvars debug = {.traceback = TRACEBACK_SINGLE};
 
 static _Noreturn void badenv(const char *name, const char *value)
 {
@@ -38,38 +38,66 @@ static bool atou64(const char *s, uint64_t *out)
 	return true;
 }
 
-static const struct {
+struct namedvalue {
 	const char *name;
 	int32_t value;
-} stackguards[] = {
+};
+
+static const struct namedvalue stackguards[] = {
 	{"madvise", STACKGUARD_MADVISE},
 	{"mprotect", STACKGUARD_MPROTECT},
 	{"soft", STACKGUARD_SOFT},
+	{NULL, 0},
 };
+
+/* Go's GOTRACEBACK values, the numeric ones included. */
+static const struct namedvalue tracebacks[] = {
+	{"none", TRACEBACK_NONE},
+	{"0", TRACEBACK_NONE},
+	{"single", TRACEBACK_SINGLE},
+	{"", TRACEBACK_SINGLE},
+	{"1", TRACEBACK_SINGLE},
+	{"all", TRACEBACK_ALL},
+	{"system", TRACEBACK_SYSTEM},
+	{"2", TRACEBACK_SYSTEM},
+	{"crash", TRACEBACK_CRASH},
+	{NULL, 0},
+};
+
+static int32_t lookup(const struct namedvalue *t, const char *what, const char *value)
+{
+	for (; t->name != NULL; t++)
+		if (strcmp(value, t->name) == 0)
+			return t->value;
+	badenv(what, value);
+}
+
+static bool flag(const char *what, const char *value)
+{
+	uint64_t v;
+	if (!atou64(value, &v))
+		badenv(what, value);
+	return v != 0;
+}
 
 static void setdebug(const char *name, const char *value)
 {
-	uint64_t v;
 	if (strcmp(name, "sched_random") == 0) {
-		if (!atou64(value, &v))
-			badenv("GORT_DEBUG sched_random", value);
-		debug.sched_random = v != 0;
+		debug.sched_random = flag("GORT_DEBUG sched_random", value);
 	} else if (strcmp(name, "seed") == 0) {
-		if (!atou64(value, &v))
+		if (!atou64(value, &debug.seed))
 			badenv("GORT_DEBUG seed", value);
-		debug.seed = v;
 	} else if (strcmp(name, "stackguard") == 0) {
-		for (size_t i = 0; i < sizeof stackguards / sizeof stackguards[0]; i++)
-			if (strcmp(value, stackguards[i].name) == 0) {
-				debug.stackguard = stackguards[i].value;
-				return;
-			}
-		badenv("GORT_DEBUG stackguard", value);
+		debug.stackguard = lookup(stackguards, "GORT_DEBUG stackguard", value);
+	} else if (strcmp(name, "invariants") == 0) {
+		debug.invariants = flag("GORT_DEBUG invariants", value);
 	}
 }
 
 void parsedebugvars(void)
 {
+	const char *tb = getenv("GORT_TRACEBACK");
+	debug.traceback = tb ? lookup(tracebacks, "GORT_TRACEBACK", tb) : TRACEBACK_SINGLE;
 	const char *env = getenv("GORT_DEBUG");
 	if (env == NULL)
 		return;
@@ -86,6 +114,7 @@ void parsedebugvars(void)
 		*eq = 0;
 		setdebug(kv, eq + 1);
 	}
+	debug.slowschedule = debug.sched_random || debug.invariants;
 }
 
 /* GORT_MAXPROCS, or 0 when unset. */

@@ -1,22 +1,25 @@
 /*
  * Signal handling (Go's signal_unix.go).
  *
- * gort handles the synchronous fault signals, SIGSEGV and SIGBUS, to turn a
- * goroutine running into its stack guard into Go's "fatal error: stack
- * overflow".  The handler runs on a per-thread alternate signal stack
- * (sigaltstack is per thread, so every M installs its own in minitSignals):
- * the overflowing stack has no room left for it.
+ * gort handles the synchronous fault signals (SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL).  A goroutine running into its stack guard is Go's "fatal error:
+ * stack overflow"; any other fault in a goroutine or in the runtime gets
+ * Go's crash report (the signal, pc and fault address, the goroutine's
+ * traceback, the registers) and exit status 2.  The handler runs on a
+ * per-thread alternate signal stack (sigaltstack is per thread, so every M
+ * installs its own in minitSignals): the overflowing stack has no room
+ * left for it, and the report's unwinding needs some.
  *
- * A fault that is not a stack overflow is not ours: the handler reinstalls
- * the action that was there before gort (the default one, or a sanitizer's)
- * and returns, so the faulting instruction runs again under that action.
+ * A fault on a thread the runtime does not own, or a fault signal sent by
+ * kill, is not ours: the handler reinstalls the action that was there
+ * before gort (the default one, or a sanitizer's) and returns, so the
+ * faulting instruction runs again under that action.
  *
  * Threads the runtime creates start with the signal mask of the thread that
  * called gort_main, so a program that steers signals to one thread keeps
  * doing so; the fault signals are always unblocked, or the kernel would
  * kill the process without a word.
  */
-#define _GNU_SOURCE
 #include "runtime.h"
 
 #include <pthread.h>
@@ -26,9 +29,61 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-static const int faultsigs[] = {SIGSEGV, SIGBUS};
+static const struct {
+	int sig;
+	const char *name;
+} faultsigs[] = {
+	{SIGSEGV, "SIGSEGV: segmentation violation"},
+	{SIGBUS, "SIGBUS: bus error"},
+	{SIGFPE, "SIGFPE: floating-point exception"},
+	{SIGILL, "SIGILL: illegal instruction"},
+};
 static struct sigaction oldact[NSIG];
 static sigset_t initsigmask;
+
+/* Go's dumpregs for amd64. */
+static void dumpregs(const ucontext_t *uc)
+{
+	static const struct {
+		const char *name;
+		int reg;
+	} regs[] = {
+		{"rax    ", REG_RAX}, {"rbx    ", REG_RBX}, {"rcx    ", REG_RCX}, {"rdx    ", REG_RDX},
+		{"rdi    ", REG_RDI}, {"rsi    ", REG_RSI}, {"rbp    ", REG_RBP}, {"rsp    ", REG_RSP},
+		{"r8     ", REG_R8},  {"r9     ", REG_R9},  {"r10    ", REG_R10}, {"r11    ", REG_R11},
+		{"r12    ", REG_R12}, {"r13    ", REG_R13}, {"r14    ", REG_R14}, {"r15    ", REG_R15},
+		{"rip    ", REG_RIP}, {"rflags ", REG_EFL},
+	};
+	for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+		printstr(regs[i].name);
+		printhex((uint64_t)uc->uc_mcontext.gregs[regs[i].reg]);
+		printstr("\n");
+	}
+}
+
+/* A fault in runtime-owned code: Go's report of a signal it cannot turn into a panic. */
+static _Noreturn void sigcrash(struct g *gp, const char *name, siginfo_t *info, ucontext_t *uc)
+{
+	freezetheworld();
+	printlock();
+	printstr(name);
+	printstr("\nPC=");
+	printhex((uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
+	printstr(" m=");
+	printint(gp->m->id);
+	printstr(" sigcode=");
+	printint(info->si_code);
+	printstr(" addr=");
+	printhex((uintptr_t)info->si_addr);
+	printstr("\n");
+	crashtraceback(gp, uc, false);
+	if (debug.traceback != TRACEBACK_NONE) {
+		printstr("\n");
+		dumpregs(uc);
+	}
+	printunlock();
+	crashexit();
+}
 
 static void sighandler(int sig, siginfo_t *info, void *ctx)
 {
@@ -36,9 +91,13 @@ static void sighandler(int sig, siginfo_t *info, void *ctx)
 	struct g *gp = getg();
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 
-	if (gp != NULL && gp->m != NULL && gp != gp->m->g0 &&
-	    stack_inguard(gp, (uintptr_t)info->si_addr, sp))
-		stackoverflow(gp, sp);
+	if (gp != NULL && gp->m != NULL && info->si_code > 0) {
+		if (gp != gp->m->g0 && stack_inguard(gp, (uintptr_t)info->si_addr, sp))
+			stackoverflow(gp, sp, uc);
+		for (size_t i = 0; i < sizeof faultsigs / sizeof faultsigs[0]; i++)
+			if (faultsigs[i].sig == sig)
+				sigcrash(gp, faultsigs[i].name, info, uc);
+	}
 
 	/* Not ours: run it again under the action we displaced. */
 	sigaction(sig, &oldact[sig], NULL);
@@ -55,7 +114,7 @@ void initsig(void)
 {
 	pthread_sigmask(SIG_SETMASK, NULL, &initsigmask);
 	for (size_t i = 0; i < sizeof faultsigs / sizeof faultsigs[0]; i++) {
-		int sig = faultsigs[i];
+		int sig = faultsigs[i].sig;
 		sigdelset(&initsigmask, sig);
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
@@ -71,7 +130,7 @@ void minitSignals(struct m *mp)
 {
 	if (mp->sigstack == NULL) {
 		long min = sysconf(_SC_SIGSTKSZ);
-		size_t sz = 64 * 1024;
+		size_t sz = 256 * 1024; /* room to unwind and symbolize a crash */
 		if (min > 0 && (size_t)min > sz)
 			sz = (size_t)min;
 		void *p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -56,7 +56,6 @@
  * Stacks of other sizes (gort_attr.stack_size) are mapped one by one and
  * unmapped when their goroutine exits.
  */
-#define _GNU_SOURCE
 #include "runtime.h"
 #include "san.h"
 
@@ -410,10 +409,11 @@ static void printstackline(struct g *gp, uintptr_t sp)
 }
 
 /*
- * Reports gp's stack overflow, Go's way, and exits with status 2.  It may
- * run in a signal handler on the alternate stack: write(2) and _exit only.
+ * Reports gp's stack overflow, Go's way, and exits with status 2.  From a
+ * signal handler (on the alternate stack), uc is the faulting context and
+ * the report shows gp's frames; without one it shows gp's header only.
  */
-_Noreturn void stackoverflow(struct g *gp, uintptr_t sp)
+_Noreturn void stackoverflow(struct g *gp, uintptr_t sp, struct ucontext_t *uc)
 {
 	printlock();
 	printstackline(gp, sp);
@@ -423,11 +423,16 @@ _Noreturn void stackoverflow(struct g *gp, uintptr_t sp)
 		printstr("\"\n");
 	}
 	printstr("fatal error: stack overflow\n");
-	printstr("\ngoroutine ");
-	printint(gp->goid);
-	printstr(" [running]:\n");
+	if (uc != NULL) {
+		freezetheworld();
+		crashtraceback(gp, uc, false);
+	} else {
+		printstr("\ngoroutine ");
+		printint(gp->goid);
+		printstr(" [running]:\n");
+	}
 	printunlock();
-	_exit(2);
+	crashexit();
 }
 
 /*
@@ -447,6 +452,6 @@ void stackcheck_soft(struct g *gp)
 			printint(gp->goid);
 			printstr(" ran below its stack before it exited\n");
 			printunlock();
-			stackoverflow(gp, gp->stack.lo - stack_guard + i * pagesize);
+			stackoverflow(gp, gp->stack.lo - stack_guard + i * pagesize, NULL);
 		}
 }

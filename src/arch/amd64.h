@@ -7,6 +7,7 @@
 #define GORT_ARCH_AMD64_H
 
 #include <stdint.h>
+#include <ucontext.h>
 
 #include "asm_amd64.h"
 
@@ -63,6 +64,25 @@ static inline uintptr_t gostartcall(uintptr_t hi)
 	sp[1] = sp[2] = sp[3] = sp[4] = sp[5] = sp[6] = 0; /* r15..rbp */
 	sp[7] = (uintptr_t)goentry_asm;
 	return (uintptr_t)sp;
+}
+
+/*
+ * The registers of a goroutine that is not running, as an unwinder wants
+ * them, from the frame mcall left at sp (amd64.S): where it will return
+ * to, its stack pointer then, and the callee-saved registers.
+ */
+static inline void gobufcontext(uintptr_t sp, ucontext_t *uc)
+{
+	const uintptr_t *f = (const uintptr_t *)sp;
+	greg_t *r = uc->uc_mcontext.gregs;
+	r[REG_R15] = (greg_t)f[1];
+	r[REG_R14] = (greg_t)f[2];
+	r[REG_R13] = (greg_t)f[3];
+	r[REG_R12] = (greg_t)f[4];
+	r[REG_RBX] = (greg_t)f[5];
+	r[REG_RBP] = (greg_t)f[6];
+	r[REG_RIP] = (greg_t)f[7];
+	r[REG_RSP] = (greg_t)(sp + GOBUF_FRAME);
 }
 
 #endif

@@ -1,0 +1,391 @@
+/*
+ * Goroutine tracebacks and crash reports (Go's traceback.go).
+ *
+ * Unwinding is libunwind's (local unwinding from a register context, with
+ * the CFI of the C code and of src/arch), names and lines are elfutils'
+ * (libdw's DWARF and symbol tables, static functions and inlined calls
+ * included).  Both are only used on the way to a crash, with the print
+ * lock held, so their state needs no other lock.
+ *
+ * What is shown follows Go's showframe: the runtime's own frames are
+ * hidden unless GORT_TRACEBACK=system, except the public gort_ functions a
+ * goroutine can be blocked or ended in, and the panic that ran a deferred
+ * call, shown as "panic(...)" as Go does.  The runtime's code is the range
+ * between runtime_text and runtime_etext, the first and last symbols of
+ * the library's one text section (Makefile: the library is linked as one
+ * relocatable object between src/runtime_text.S's two markers).
+ *
+ * Three kinds of stack are unwound:
+ *   the crashing goroutine's, from the current context: the report is
+ *     printed on g0, and systemstack's CFI crosses back to the goroutine;
+ *   a faulting one's, from the signal's context;
+ *   a goroutine that is not running, from the frame mcall left on its
+ *     stack (arch/amd64.h), while the world is frozen.
+ */
+#include "runtime.h"
+
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#define TRACEBACK_MAXFRAMES 100
+
+extern const char runtime_text[], runtime_etext[];
+
+bool runtimepc(uintptr_t pc)
+{
+	return pc >= (uintptr_t)runtime_text && pc < (uintptr_t)runtime_etext;
+}
+
+/* ------------------------------------------------------------ symbols */
+
+static Dwfl *dwfl;
+
+/* The process's modules, reported once, at the first traceback. */
+static Dwfl *getdwfl(void)
+{
+	static char *debuginfopath;
+	static const Dwfl_Callbacks callbacks = {
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &debuginfopath,
+	};
+	if (dwfl != NULL)
+		return dwfl;
+	Dwfl *d = dwfl_begin(&callbacks);
+	if (d == NULL)
+		return NULL;
+	dwfl_report_begin(d);
+	if (dwfl_linux_proc_report(d, getpid()) != 0) {
+		dwfl_end(d);
+		return NULL;
+	}
+	dwfl_report_end(d, NULL, NULL);
+	return dwfl = d;
+}
+
+/* Where a pc is: its function (entry and name) and its source line. */
+struct location {
+	const char *name;
+	uintptr_t entry;
+	const char *file;
+	int line;
+};
+
+/*
+ * Symbolizes pc (an instruction address: a return address less one) and
+ * returns the module to look for inlined calls in, or NULL.
+ */
+static Dwfl_Module *locate(uintptr_t pc, struct location *loc)
+{
+	memset(loc, 0, sizeof *loc);
+	loc->entry = pc;
+	Dwfl *d = getdwfl();
+	Dwfl_Module *mod = d ? dwfl_addrmodule(d, pc) : NULL;
+	if (mod == NULL)
+		return NULL;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	loc->name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+	if (loc->name != NULL)
+		loc->entry = pc - off;
+	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
+	if (line != NULL)
+		loc->file = dwfl_lineinfo(line, NULL, &loc->line, NULL, NULL, NULL);
+	return mod;
+}
+
+/* A C name as Go would print it: GCC's clone suffixes (.part.0, .cold) dropped. */
+static void printfuncname(const char *name)
+{
+	if (name == NULL) {
+		printstr("?");
+		return;
+	}
+	const char *dot = strchr(name, '.');
+	if (dot == NULL) {
+		printstr(name);
+		return;
+	}
+	char buf[256];
+	size_t n = (size_t)(dot - name) < sizeof buf - 1 ? (size_t)(dot - name) : sizeof buf - 1;
+	memcpy(buf, name, n);
+	buf[n] = 0;
+	printstr(buf);
+}
+
+/* "\tfile:line +0xoff", Go's second line of a frame; no offset for an inlined call. */
+static void printfileline(const char *file, int line, uintptr_t off, bool withoff)
+{
+	printstr("\t");
+	printstr(file ? file : "?");
+	printstr(":");
+	printint(line);
+	if (withoff) {
+		printstr(" +");
+		printhex(off);
+	}
+	printstr("\n");
+}
+
+/* ------------------------------------------------------------ frames */
+
+struct tbstate {
+	int level;
+	int printed;      /* frames printed so far */
+	bool elided;
+};
+
+/* The runtime's public entry points that are part of a panic, not frames of their own. */
+static bool panicentry(const char *name)
+{
+	static const char *const names[] = {
+		"gort_call", "gort_panic", "gort_panicf", "gort_panic_value", "gort_defer_scope_exit",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether to show a frame of function name at pc, and under which name
+ * (Go's showframe).  Runtime frames before the first one shown are the
+ * machinery of the report itself.
+ */
+static const char *showname(struct tbstate *st, uintptr_t pc, const char *name, bool first)
+{
+	if (st->level >= TRACEBACK_SYSTEM || first || !runtimepc(pc))
+		return name ? name : "?";
+	if (name == NULL)
+		return NULL;
+	if (strcmp(name, "gopanic") == 0)
+		return st->printed > 0 ? "panic" : NULL;
+	if (strncmp(name, "gort_", 5) == 0 && !panicentry(name))
+		return name;
+	return NULL;
+}
+
+static bool frameroom(struct tbstate *st)
+{
+	if (st->printed < TRACEBACK_MAXFRAMES)
+		return true;
+	if (!st->elided)
+		printstr("...additional frames elided...\n");
+	st->elided = true;
+	return false;
+}
+
+/*
+ * Prints the frame at pc: first the calls inlined there, innermost first,
+ * each "name(...)" with its line and no offset, then the function itself.
+ * lookup is pc, or pc-1 for a return address (the call's line, not the
+ * next one's).  first: the faulting instruction of a signal report, shown
+ * even in the runtime.
+ */
+static void printframe(struct tbstate *st, uintptr_t pc, uintptr_t lookup, bool first)
+{
+	struct location loc;
+	Dwfl_Module *mod = locate(lookup, &loc);
+	const char *file = loc.file;
+	int line = loc.line;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = mod ? dwfl_module_addrdie(mod, lookup, &bias) : NULL;
+	Dwarf_Die *scopes = NULL, innermost;
+	int nscopes = cu ? dwarf_getscopes(cu, lookup - bias, &scopes) : 0;
+	if (nscopes > 0 && dwarf_tag(&scopes[0]) == DW_TAG_inlined_subroutine) {
+		/*
+		 * dwarf_getscopes follows the inlined function's own definition;
+		 * the chain of calls it was inlined through, out to the real
+		 * function, is the nesting of the innermost instance.
+		 */
+		innermost = scopes[0];
+		free(scopes);
+		scopes = NULL;
+		nscopes = dwarf_getscopes_die(&innermost, &scopes);
+	} else {
+		nscopes = 0;
+	}
+	Dwarf_Files *files = NULL;
+	if (nscopes > 0 && dwarf_getsrcfiles(cu, &files, NULL) != 0)
+		files = NULL;
+	for (int i = 0; i < nscopes; i++) {
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		const char *name = showname(st, lookup, dwarf_diename(&scopes[i]), first);
+		if (name != NULL && frameroom(st)) {
+			printfuncname(name);
+			printstr("(...)\n");
+			printfileline(file, line, 0, false);
+			st->printed++;
+		}
+		Dwarf_Attribute attr;
+		Dwarf_Word w;
+		if (files != NULL && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &w) == 0)
+			file = dwarf_filesrc(files, w, NULL, NULL);
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &w) == 0)
+			line = (int)w;
+	}
+	free(scopes);
+	const char *name = showname(st, lookup, loc.name, first);
+	if (name != NULL && frameroom(st)) {
+		printfuncname(name);
+		printstr("(...)\n");
+		printfileline(file, line, pc - loc.entry, true);
+		st->printed++;
+	}
+}
+
+/* Prints the frames of the stack whose registers are in uc, innermost first. */
+static void printframes(unw_context_t *uc, bool signal, bool runtimestack)
+{
+	struct tbstate st = {.level = runtimestack ? TRACEBACK_SYSTEM : debug.traceback};
+	unw_cursor_t c;
+	if (unw_init_local2(&c, uc, signal ? UNW_INIT_SIGNAL_FRAME : 0) != 0)
+		return;
+	bool exact = signal;
+	for (int depth = 0; depth < 4096 && !st.elided; depth++) {
+		unw_word_t ip;
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || ip == 0)
+			break;
+		printframe(&st, ip, exact ? ip : ip - 1, signal && depth == 0);
+		exact = unw_is_signal_frame(&c) > 0;
+		if (unw_step(&c) <= 0)
+			break;
+	}
+}
+
+/* ------------------------------------------------------------ goroutines */
+
+const char *const waitreasonstrings[waitReasonMax] = {
+	[waitReasonZero] = "",
+	[waitReasonPanicWait] = "panicwait",
+};
+
+/* Go's goroutineheader: "goroutine 7 [chan receive, 2 minutes, locked to thread]:". */
+static void goroutineheader(struct g *gp)
+{
+	uint32_t status = load_relaxed(&gp->atomicstatus);
+	const char *s;
+	switch (status) {
+	case Gidle: s = "idle"; break;
+	case Grunnable: s = "runnable"; break;
+	case Grunning: s = "running"; break;
+	case Gsyscall: s = "syscall"; break;
+	case Gdead: s = "dead"; break;
+	default:
+		s = gp->waitreason > waitReasonZero && gp->waitreason < waitReasonMax
+			    ? waitreasonstrings[gp->waitreason]
+			    : "waiting";
+	}
+	printstr("goroutine ");
+	printint(gp->goid);
+	printstr(" [");
+	printstr(s);
+	if ((status == Gwaiting || status == Gsyscall) && gp->waitsince != 0) {
+		int64_t minutes = (nanotime_coarse() - gp->waitsince) / 60000000000LL;
+		if (minutes >= 1) {
+			printstr(", ");
+			printint(minutes);
+			printstr(" minutes");
+		}
+	}
+	if (gp->lockedm != NULL)
+		printstr(", locked to thread");
+	printstr("]:\n");
+}
+
+/* Go's printcreatedby: the function that called gort_go, and where. */
+static void printcreatedby(struct g *gp)
+{
+	if (gp->gopc == 0 || gp->goid == 1)
+		return;
+	struct location loc;
+	locate(gp->gopc - 1, &loc);
+	printstr("created by ");
+	printfuncname(loc.name);
+	if (gp->parentgoid != 0) {
+		printstr(" in goroutine ");
+		printint(gp->parentgoid);
+	}
+	printstr("\n");
+	printfileline(loc.file, loc.line, gp->gopc - loc.entry, true);
+}
+
+/* The stack of a goroutine that is not running, from its saved context. */
+static void tracebacksaved(struct g *gp)
+{
+	uintptr_t sp = gp->sched.sp;
+	if (sp == 0)
+		return;
+	unw_context_t uc;
+	memset(&uc, 0, sizeof uc);
+	gobufcontext(sp, &uc);
+	printframes(&uc, false, false);
+}
+
+/* Every goroutine but gp, as Go's tracebackothers. */
+static void tracebackothers(struct g *me)
+{
+	for (struct g *gp = load_acquire(&allgs); gp != NULL; gp = gp->alllink) {
+		uint32_t status = load_relaxed(&gp->atomicstatus);
+		if (gp == me || status == Gdead || status == Gidle || gp->goid == 0)
+			continue;
+		printstr("\n");
+		goroutineheader(gp);
+		if (status == Grunning)
+			printstr("\tgoroutine running on other thread; stack unavailable\n");
+		else
+			tracebacksaved(gp);
+		printcreatedby(gp);
+	}
+}
+
+/*
+ * The goroutine part of a crash report: gp's stack (gp NULL: none; a g0:
+ * the runtime's own, "runtime stack:"), from the signal context sigctx or
+ * else from here, then, with all or GORT_TRACEBACK=all, every other
+ * goroutine.  Called with the print lock held.
+ */
+void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all)
+{
+	if (debug.traceback == TRACEBACK_NONE)
+		return;
+	unw_context_t here;
+	unw_context_t *uc = (unw_context_t *)sigctx;
+	if (uc == NULL) {
+		unw_getcontext(&here);
+		uc = &here;
+	}
+	struct g *me = NULL;
+	if (gp != NULL) {
+		printstr("\n");
+		if (gp == gp->m->g0) {
+			printstr("runtime stack:\n");
+			printframes(uc, sigctx != NULL, true);
+		} else {
+			me = gp;
+			goroutineheader(gp);
+			printframes(uc, sigctx != NULL, false);
+			printcreatedby(gp);
+		}
+	}
+	if (all || debug.traceback >= TRACEBACK_ALL)
+		tracebackothers(me);
+}
+
+/* The end of a crash report: exit 2, or abort for a core dump (GORT_TRACEBACK=crash). */
+_Noreturn void crashexit(void)
+{
+	if (debug.traceback == TRACEBACK_CRASH) {
+		signal(SIGABRT, SIG_DFL);
+		abort();
+	}
+	dieexit();
+}
