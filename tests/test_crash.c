@@ -138,3 +138,139 @@ Test(crash, bad_debug_switch, .timeout = 30)
 	run_prog(&r, "env", ok);
 	cr_assert_eq(r.status, 0, "unknown switches are ignored, as in GODEBUG:\n%s", r.out);
 }
+
+/* ------------------------------------------------------------ panics */
+
+static void expect_panic(const char *scenario, const char *const *env, const char *lines)
+{
+	const char *all[8] = {asanopts};
+	for (size_t i = 0; env && env[i] && i < 6; i++)
+		all[i + 1] = env[i];
+	run_prog(&r, scenario, all);
+	cr_assert_eq(r.status, 2, "%s: exit status %d, output:\n%s", scenario, r.status, r.out);
+	cr_assert(strstr(r.out, lines) != NULL, "%s: expected \"%s\" in:\n%s", scenario, lines, r.out);
+}
+
+Test(crash, panic_report, .timeout = 30)
+{
+	expect_panic("panic", NULL, "panic: boom\n\ngoroutine 1 [running]:\npanicker(...)\n\t");
+	assert_output_has(&r, "tests/testprog.c:");
+	assert_output_has(&r, "main_panic(...)\n");
+	/* deferred calls run before the report, as in Go */
+	cr_assert(strstr(r.out, "deferred call ran\n") < strstr(r.out, "panic: boom"), "%s", r.out);
+}
+
+Test(crash, panic_in_goroutine_names_its_creator, .timeout = 30)
+{
+	expect_panic("panic-goroutine", NULL, "panic: in a goroutine\n\ngoroutine ");
+	assert_output_has(&r, " [running]:\npanicker(...)\n");
+	assert_output_has(&r, "panicking_goroutine(...)\n");
+	assert_output_has(&r, "created by main_panic_goroutine in goroutine 1\n\t");
+}
+
+Test(crash, panic_in_deferred_call, .timeout = 30)
+{
+	expect_panic("panic-nested", NULL, "panic: first\n\tpanic: second\n\ngoroutine 1 [running]:\n");
+	assert_output_has(&r, "second_panicker(...)\n");
+	/* the panic that ran the deferred call shows as Go's panic frame */
+	assert_output_has(&r, "\npanic(...)\n");
+	assert_output_has(&r, "\npanicker(...)\n");
+}
+
+Test(crash, repanic_after_recover, .timeout = 30)
+{
+	expect_panic("panic-repanic", NULL, "panic: first [recovered]\n\tpanic: again\n");
+	assert_output_has(&r, "recover_and_repanic(...)\n");
+}
+
+Test(crash, panic_value_and_panicf, .timeout = 30)
+{
+	expect_panic("panic-value", NULL, "panic: (void *) 0x1234\n");
+	expect_panic("panicf", NULL, "panic: bad thing 42\n");
+}
+
+Test(crash, traceback_none, .timeout = 30)
+{
+	const char *e[] = {"GORT_TRACEBACK=none", NULL};
+	expect_panic("panic", e, "panic: boom\n");
+	cr_assert_null(strstr(r.out, "goroutine"), "%s", r.out);
+}
+
+Test(crash, segv_report, .timeout = 30)
+{
+	expect_panic("segv", NULL, "SIGSEGV: segmentation violation\nPC=0x");
+	assert_output_has(&r, " addr=0x0\n\ngoroutine ");
+	assert_output_has(&r, " [running]:\nnil_deref(...)\n");
+	assert_output_has(&r, "created by main_segv in goroutine 1\n");
+	assert_output_has(&r, "\nrip    0x");
+}
+
+Test(crash, sigfpe_report, .timeout = 30)
+{
+	expect_panic("sigfpe", NULL, "SIGFPE: floating-point exception\nPC=0x");
+	assert_output_has(&r, "\ngoroutine 1 [running]:\ndivide(...)\n");
+}
+
+Test(crash, traceback_all_shows_every_goroutine, .timeout = 30)
+{
+	const char *e[] = {"GORT_TRACEBACK=all", NULL};
+	expect_panic("traceback-all", e, "panic: with others\n\ngoroutine 1 [running]:\n");
+	assert_output_has(&r, " [waiting, 3 minutes]:\nparked_fn(...)\n");
+	assert_output_has(&r, "created by main_traceback_all in goroutine 1\n");
+	cr_assert(strstr(r.out, " [runnable]:\nyielder_fn(...)\n") != NULL ||
+		  strstr(r.out, " [running]:\n\tgoroutine running on other thread; stack unavailable\n") !=
+			  NULL,
+		  "%s", r.out);
+	run_prog(&r, "traceback-all", (const char *const[]){asanopts, NULL});
+	cr_assert_null(strstr(r.out, "parked_fn"), "only the panicking goroutine by default:\n%s", r.out);
+}
+
+Test(crash, throw_shows_goroutines, .timeout = 30)
+{
+	expect_fatal("go-nil", NULL, "go of nil func value");
+	assert_output_has(&r, "\ngoroutine 1 [running]:\n");
+	assert_output_has(&r, "main_go_nil(...)\n");
+}
+
+Test(crash, overflow_shows_the_recursion, .timeout = 30)
+{
+	expect_fatal("overflow", NULL, "stack overflow");
+	assert_output_has(&r, "\ngoroutine 2 [running]:\nrecurse(...)\n");
+}
+
+Test(crash, long_traceback_is_cut_at_100_frames, .timeout = 30)
+{
+	expect_panic("panic-deep", NULL, "panic: deep\n\ngoroutine 1 [running]:\ndeep(...)\n");
+	assert_output_has(&r, "...additional frames elided...\n");
+	int frames = 0;
+	for (const char *p = r.out; (p = strstr(p, "\ndeep(...)\n")) != NULL; p++)
+		frames++;
+	cr_assert_eq(frames, 100, "%d frames:\n%s", frames, r.out);
+}
+
+Test(crash, defer_on_system_stack, .timeout = 30)
+{
+	expect_fatal("defer-system-stack", NULL, "defer on system stack");
+}
+
+Test(crash, defer_outside_goroutine, .timeout = 30)
+{
+	expect_fatal("defer-outside", NULL,
+		     "gort_defer called on a thread that is not running a goroutine");
+}
+
+Test(crash, goexit_in_panic, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_fatal("goexit-in-panic", NULL, "no goroutines (main called runtime.Goexit) - deadlock!");
+}
+
+Test(crash, panic_after_goexit, .timeout = 30)
+{
+	expect_panic("panic-after-goexit", NULL, "panic: hello\n");
+}
+
+Test(crash, recovered_panic_after_goexit, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_fatal("recovered-panic-after-goexit", NULL,
+		     "no goroutines (main called runtime.Goexit) - deadlock!");
+}

@@ -152,6 +152,191 @@ static int main_trap(void *arg)
 	return 0;
 }
 
+/* ------------------------------------------------------------ panics */
+
+static __attribute__((noinline)) void panicker(const char *msg)
+{
+	gort_panic(msg);
+}
+
+static void print_deferred(void *arg)
+{
+	fputs(arg, stderr);
+}
+
+static int main_panic(void *arg)
+{
+	gort_defer(print_deferred, "deferred call ran\n");
+	panicker("boom");
+	return 0;
+}
+
+static void panicking_goroutine(void *arg)
+{
+	panicker("in a goroutine");
+}
+
+static int main_panic_goroutine(void *arg)
+{
+	gort_go(panicking_goroutine, NULL);
+	for (;;)
+		gort_yield();
+	return 0;
+}
+
+static __attribute__((noinline)) void second_panicker(void *arg)
+{
+	gort_panic("second");
+}
+
+static int main_panic_nested(void *arg)
+{
+	gort_defer(second_panicker, NULL);
+	panicker("first");
+	return 0;
+}
+
+static void recover_and_repanic(void *arg)
+{
+	gort_recover(NULL);
+	gort_panic("again");
+}
+
+static int main_panic_repanic(void *arg)
+{
+	gort_defer(recover_and_repanic, NULL);
+	panicker("first");
+	return 0;
+}
+
+static int main_panic_value(void *arg)
+{
+	gort_panic_value((void *)0x1234, NULL);
+}
+
+static int main_panicf(void *arg)
+{
+	gort_panicf("bad %s %d", "thing", 42);
+}
+
+static __attribute__((noinline)) void nil_deref(void *arg)
+{
+	*(volatile int *)arg = 1;
+}
+
+static int main_segv(void *arg)
+{
+	gort_go(nil_deref, NULL);
+	for (;;)
+		gort_yield();
+	return 0;
+}
+
+static volatile int zero;
+
+static __attribute__((noinline)) void divide(void *arg)
+{
+	sink = (char)(7 / zero);
+}
+
+static int main_sigfpe(void *arg)
+{
+	divide(NULL);
+	return 0;
+}
+
+/*
+ * Other goroutines in a report (GORT_TRACEBACK=all): one parked, made to
+ * look parked for three minutes, and one runnable.
+ */
+static struct g *parked;
+
+static __attribute__((noinline)) void parked_fn(void *arg)
+{
+	parked = getg();
+	gopark(NULL, NULL, waitReasonZero);
+	sink = 1; /* not a tail call: the frame stays on the stack */
+}
+
+static __attribute__((noinline)) void yielder_fn(void *arg)
+{
+	for (;;)
+		gort_yield();
+}
+
+static int main_traceback_all(void *arg)
+{
+	gort_go(parked_fn, NULL);
+	gort_go(yielder_fn, NULL);
+	while (parked == NULL || atomic_load(&parked->atomicstatus) != Gwaiting)
+		gort_yield();
+	parked->waitsince = nanotime_coarse() - 3 * 60000000000LL - 1000000000LL;
+	panicker("with others");
+	return 0;
+}
+
+/* A panic 150 frames deep: the report shows 100. */
+static __attribute__((noinline)) void deep(int n)
+{
+	if (n == 0)
+		gort_panic("deep");
+	deep(n - 1);
+	sink = (char)n;
+}
+
+static int main_panic_deep(void *arg)
+{
+	deep(150);
+	return 0;
+}
+
+static void defers(void *arg)
+{
+	gort_defer(print_deferred, "");
+}
+
+static int main_defer_system_stack(void *arg)
+{
+	systemstack(defers, NULL);
+	return 0;
+}
+
+/* Go's crash tests TestGoexitInPanic, TestPanicAfterGoexit, TestRecoveredPanicAfterGoexit. */
+static void goexits(void *arg)
+{
+	gort_goexit();
+}
+
+static int main_goexit_in_panic(void *arg)
+{
+	gort_defer(goexits, NULL);
+	gort_panic("hello");
+}
+
+static void panics_hello(void *arg)
+{
+	gort_panic("hello");
+}
+
+static int main_panic_after_goexit(void *arg)
+{
+	gort_defer(panics_hello, NULL);
+	gort_goexit();
+}
+
+static void must_recover(void *arg)
+{
+	if (!gort_recover(NULL))
+		gort_panic("bad recover");
+}
+
+static int main_recovered_panic_after_goexit(void *arg)
+{
+	gort_defer(must_recover, NULL);
+	gort_defer(panics_hello, NULL);
+	gort_goexit();
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void *);
@@ -167,6 +352,20 @@ static const struct {
 	{"deadlock", main_deadlock},
 	{"env", main_nop},
 	{"gdb-trap", main_trap},
+	{"panic", main_panic},
+	{"panic-goroutine", main_panic_goroutine},
+	{"panic-nested", main_panic_nested},
+	{"panic-repanic", main_panic_repanic},
+	{"panic-value", main_panic_value},
+	{"panic-deep", main_panic_deep},
+	{"panicf", main_panicf},
+	{"segv", main_segv},
+	{"sigfpe", main_sigfpe},
+	{"traceback-all", main_traceback_all},
+	{"defer-system-stack", main_defer_system_stack},
+	{"goexit-in-panic", main_goexit_in_panic},
+	{"panic-after-goexit", main_panic_after_goexit},
+	{"recovered-panic-after-goexit", main_recovered_panic_after_goexit},
 };
 
 int main(int argc, char **argv)
@@ -177,6 +376,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "go-outside") == 0)
 		return gort_go(worker, NULL);
+	if (strcmp(argv[1], "defer-outside") == 0) {
+		gort_defer(print_deferred, "");
+		return 0;
+	}
 	if (strcmp(argv[1], "yield-outside") == 0) {
 		gort_yield();
 		return 0;
