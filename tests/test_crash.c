@@ -199,7 +199,7 @@ Test(crash, traceback_none, .timeout = 30)
 Test(crash, segv_report, .timeout = 30)
 {
 	expect_panic("segv", NULL, "SIGSEGV: segmentation violation\nPC=0x");
-	assert_output_has(&r, " addr=0x0\n\ngoroutine ");
+	assert_output_has(&r, " addr=0x10\n\ngoroutine ");
 	assert_output_has(&r, " [running]:\nnil_deref(...)\n");
 	assert_output_has(&r, "created by main_segv in goroutine 1\n");
 	assert_output_has(&r, "\nrip    0x");
@@ -217,9 +217,9 @@ Test(crash, traceback_all_shows_every_goroutine, .timeout = 30)
 	expect_panic("traceback-all", e, "panic: with others\n\ngoroutine 1 [running]:\n");
 	assert_output_has(&r, " [waiting, 3 minutes]:\nparked_fn(...)\n");
 	assert_output_has(&r, "created by main_traceback_all in goroutine 1\n");
-	cr_assert(strstr(r.out, " [runnable]:\nyielder_fn(...)\n") != NULL ||
-		  strstr(r.out, " [running]:\n\tgoroutine running on other thread; stack unavailable\n") !=
-			  NULL,
+	/* the third one is runnable, or running on the other P */
+	cr_assert(strstr(r.out, "yielder_fn(...)\n") != NULL ||
+		  strstr(r.out, "\tgoroutine running on other thread; stack unavailable\n") != NULL,
 		  "%s", r.out);
 	run_prog(&r, "traceback-all", (const char *const[]){asanopts, NULL});
 	cr_assert_null(strstr(r.out, "parked_fn"), "only the panicking goroutine by default:\n%s", r.out);

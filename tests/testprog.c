@@ -219,14 +219,17 @@ static int main_panicf(void *arg)
 	gort_panicf("bad %s %d", "thing", 42);
 }
 
-static __attribute__((noinline)) void nil_deref(void *arg)
+/* Real faults: UBSan, when on, must not catch them first. */
+#define FAULTS __attribute__((noinline, no_sanitize_undefined))
+
+static FAULTS void nil_deref(void *arg)
 {
 	*(volatile int *)arg = 1;
 }
 
 static int main_segv(void *arg)
 {
-	gort_go(nil_deref, NULL);
+	gort_go(nil_deref, (void *)16);
 	for (;;)
 		gort_yield();
 	return 0;
@@ -234,7 +237,7 @@ static int main_segv(void *arg)
 
 static volatile int zero;
 
-static __attribute__((noinline)) void divide(void *arg)
+static FAULTS void divide(void *arg)
 {
 	sink = (char)(7 / zero);
 }
