@@ -142,7 +142,7 @@ test: all $(BUILD)/tests/gort-tests $(BUILD)/tests/testprog
 # Valgrind's memcheck over the core tests (the crash and build tests run
 # other programs).  Threads still running at exit keep their TLS blocks,
 # which memcheck calls "possibly lost": only definite leaks count.
-VALGRIND_TESTS ?= proc/* stack/* abi/* runq/*
+VALGRIND_TESTS ?= proc/* stack/* abi/* runq/* defer/*
 valgrind: all $(BUILD)/tests/gort-tests $(BUILD)/tests/testprog
 	for t in $(VALGRIND_TESTS); do \
 	  GORT_BUILD=$(BUILD) valgrind -q --trace-children=yes --error-exitcode=9 --fair-sched=yes \

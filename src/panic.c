@@ -87,17 +87,24 @@ static _Atomic uint32_t panicking;
 
 /* ------------------------------------------------------------ records */
 
-/* The user goroutine calling fn, or a fatal error naming the misuse. */
-static struct g *defergp(const char *fn)
+static __attribute__((noinline, noreturn)) void badcaller(struct g *gp, const char *fn)
+{
+	if (gp != NULL)
+		throw("defer on system stack");
+	static char msg[128];
+	snprintf(msg, sizeof msg, "%s called on a thread that is not running a goroutine", fn);
+	throw(msg);
+}
+
+/*
+ * The user goroutine calling fn, or a fatal error naming the misuse.  A
+ * g0 is told from a user G by its goid, 0, without a load of its M.
+ */
+static inline struct g *defergp(const char *fn)
 {
 	struct g *gp = getg();
-	if (unlikely(gp == NULL)) {
-		static char msg[128];
-		snprintf(msg, sizeof msg, "%s called on a thread that is not running a goroutine", fn);
-		throw(msg);
-	}
-	if (unlikely(gp == gp->m->g0))
-		throw("defer on system stack");
+	if (unlikely(gp == NULL || gp->goid == 0))
+		badcaller(gp, fn);
 	return gp;
 }
 
@@ -300,11 +307,27 @@ static bool deferlinked(struct g *gp, struct _defer *d)
 	return false;
 }
 
+/*
+ * A GORT_DEFER scope ends.  Its record is usually the top one, and then it
+ * is unlinked before its call, as Go's deferreturn does: a panic out of the
+ * call has nothing of it to dispose of, since the record is not freed.
+ */
 void gort_defer_scope_exit(gort_defer_scope *rec)
 {
 	struct g *gp = getg();
 	struct _defer *d = (struct _defer *)rec;
-	if (unlikely(gp->_defer != d) && !deferlinked(gp, d))
+	if (likely(gp->_defer == d)) {
+		struct callframe *frame = gp->frame;
+		struct _defer *cur = gp->curdefer;
+		gp->_defer = d->link;
+		gp->frame = d->frame;
+		gp->curdefer = d;
+		d->fn(d->arg);
+		gp->frame = frame;
+		gp->curdefer = cur;
+		return;
+	}
+	if (!deferlinked(gp, d))
 		throw("GORT_DEFER record is not on the defer chain (a longjmp out of its scope?)");
 	struct _defer *top;
 	do {

@@ -128,4 +128,30 @@ static inline void san_stack_deregister(struct g *gp)
 	(void)gp;
 }
 
+/*
+ * A crash report is being printed: it reads other goroutines' state and
+ * stacks without synchronization, with the world frozen as well as it can
+ * be, as Go's does.  ThreadSanitizer is told not to report those reads.
+ */
+#ifdef GORT_TSAN
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#endif
+
+static inline void san_crashing(bool begin)
+{
+#ifdef GORT_TSAN
+	if (begin) {
+		AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+		AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+	} else {
+		AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+		AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+	}
+#endif
+	(void)begin;
+}
+
 #endif /* GORT_SAN_H */

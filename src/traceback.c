@@ -34,6 +34,8 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "san.h"
+
 #define TRACEBACK_MAXFRAMES 100
 
 extern const char runtime_text[], runtime_etext[];
@@ -357,6 +359,7 @@ void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all)
 {
 	if (debug.traceback == TRACEBACK_NONE)
 		return;
+	san_crashing(true);
 	unw_context_t here;
 	unw_context_t *uc = (unw_context_t *)sigctx;
 	if (uc == NULL) {
@@ -378,6 +381,7 @@ void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all)
 	}
 	if (all || debug.traceback >= TRACEBACK_ALL)
 		tracebackothers(me);
+	san_crashing(false);
 }
 
 /* The end of a crash report: exit 2, or abort for a core dump (GORT_TRACEBACK=crash). */

@@ -12,17 +12,32 @@ static struct progresult r;
  * before it reaches the guard; these programs are about how gort dies.
  */
 static const char asanopts[] = "ASAN_OPTIONS=detect_stack_use_after_return=0:halt_on_error=1";
+/* A crash report from a signal handler allocates (symbols, lines): expected. */
+static const char tsanopts[] = "TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0";
+
+/* Runs scenario (with env entries, NULL-terminated) and checks it died with status 2. */
+static void run_crash(const char *scenario, const char *const *env)
+{
+	const char *all[8] = {asanopts, tsanopts};
+	for (size_t i = 0; env && env[i] && i < 5; i++)
+		all[i + 2] = env[i];
+	run_prog(&r, scenario, all);
+	cr_assert_eq(r.status, 2, "%s: exit status %d, output:\n%s", scenario, r.status, r.out);
+}
 
 static void expect_fatal(const char *scenario, const char *const *env, const char *msg)
 {
-	const char *all[8] = {asanopts};
-	for (size_t i = 0; env && env[i] && i < 6; i++)
-		all[i + 1] = env[i];
-	run_prog(&r, scenario, all);
-	cr_assert_eq(r.status, 2, "%s: exit status %d, output:\n%s", scenario, r.status, r.out);
 	char want[512];
 	snprintf(want, sizeof want, "fatal error: %s\n", msg);
+	run_crash(scenario, env);
 	cr_assert(strstr(r.out, want) != NULL, "%s: expected \"%s\" in:\n%s", scenario, want, r.out);
+}
+
+/* A panic report: lines is a part of it, "panic: ..." and what follows. */
+static void expect_panic(const char *scenario, const char *const *env, const char *lines)
+{
+	run_crash(scenario, env);
+	cr_assert(strstr(r.out, lines) != NULL, "%s: expected \"%s\" in:\n%s", scenario, lines, r.out);
 }
 
 static void expect_overflow(const char *guard)
@@ -141,16 +156,6 @@ Test(crash, bad_debug_switch, .timeout = 30)
 
 /* ------------------------------------------------------------ panics */
 
-static void expect_panic(const char *scenario, const char *const *env, const char *lines)
-{
-	const char *all[8] = {asanopts};
-	for (size_t i = 0; env && env[i] && i < 6; i++)
-		all[i + 1] = env[i];
-	run_prog(&r, scenario, all);
-	cr_assert_eq(r.status, 2, "%s: exit status %d, output:\n%s", scenario, r.status, r.out);
-	cr_assert(strstr(r.out, lines) != NULL, "%s: expected \"%s\" in:\n%s", scenario, lines, r.out);
-}
-
 Test(crash, panic_report, .timeout = 30)
 {
 	expect_panic("panic", NULL, "panic: boom\n\ngoroutine 1 [running]:\npanicker(...)\n\t");
@@ -221,7 +226,7 @@ Test(crash, traceback_all_shows_every_goroutine, .timeout = 30)
 	cr_assert(strstr(r.out, "yielder_fn(...)\n") != NULL ||
 		  strstr(r.out, "\tgoroutine running on other thread; stack unavailable\n") != NULL,
 		  "%s", r.out);
-	run_prog(&r, "traceback-all", (const char *const[]){asanopts, NULL});
+	run_crash("traceback-all", NULL);
 	cr_assert_null(strstr(r.out, "parked_fn"), "only the panicking goroutine by default:\n%s", r.out);
 }
 
