@@ -184,14 +184,58 @@ GORT_EXPORT void gort_defer_copy(void (*fn)(void *args), const void *args, size_
  * on the goroutine since that has not run yet: the chain stays a strict
  * stack.  A panic runs it like any deferred call.  Requires GCC or Clang
  * (the cleanup attribute).
+ *
+ * What follows is GORT_DEFER's machinery, not API: the record's words and
+ * gort_deferchain_ are private to gort and may change with its version.
+ * Both ends of a scope are inline in the common case, as Go's open-coded
+ * defers are: the record is linked onto the goroutine's chain at the
+ * declaration, and unlinked and called at the end while it is on top.
  */
 typedef struct gort_defer_scope {
-	void *private_[6];
+	void *private_[7];
 } gort_defer_scope;
 
-GORT_EXPORT gort_defer_scope gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *arg),
-						    void *arg);
-GORT_EXPORT void gort_defer_scope_exit(gort_defer_scope *rec);
+GORT_EXPORT gort_defer_scope gort_defer_scope_enter_slow(gort_defer_scope *rec,
+							 void (*fn)(void *arg), void *arg);
+GORT_EXPORT void gort_defer_scope_exit_slow(gort_defer_scope *rec);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * The running goroutine's chain state {top record, frame}; NULL
+ * where deferring is not allowed.  Read with %fs on every use: a goroutine
+ * may change threads between two GORT_DEFERs.
+ */
+extern __thread void *gort_deferchain_;
+
+static inline __attribute__((always_inline)) gort_defer_scope
+gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
+{
+	void **chain;
+	__asm__ volatile("movq gort_deferchain_@gottpoff(%%rip), %0\n\t"
+			 "movq %%fs:(%0), %0"
+			 : "=r"(chain)
+			 :
+			 : "memory");
+	if (__builtin_expect(chain == 0 || fn == 0, 0))
+		return gort_defer_scope_enter_slow(rec, fn, arg);
+	gort_defer_scope v = {{chain[0], (void *)fn, arg, chain[1], 0, 0, chain}};
+	chain[0] = rec;
+	return v;
+}
+#else
+#define gort_defer_scope_enter gort_defer_scope_enter_slow
+#endif
+
+static inline __attribute__((always_inline)) void gort_defer_scope_exit(gort_defer_scope *rec)
+{
+	void **chain = (void **)rec->private_[6];
+	if (__builtin_expect(chain[0] == rec, 1)) {
+		chain[0] = rec->private_[0];
+		((void (*)(void *))rec->private_[1])(rec->private_[2]);
+		return;
+	}
+	gort_defer_scope_exit_slow(rec);
+}
 
 #define GORT_DEFER(fn, arg) GORT_DEFER_(__COUNTER__, fn, arg)
 #define GORT_DEFER_(n, fn, arg) GORT_DEFER__(n, fn, arg)
@@ -225,8 +269,9 @@ typedef struct gort_panic_info {
 
 /*
  * Stops the panic in progress and returns true, filling *out (out may be
- * NULL), when called from a deferred call that this panic is running, with
- * no gort_call entered since that deferred call began.  Otherwise (no
+ * NULL), when called during a deferred call that this panic is running
+ * (from it, a function it calls, or a GORT_DEFER scope ending inside it),
+ * with no gort_call entered since that deferred call began.  Otherwise (no
  * panic, gort_goexit running the calls, a panic already recovered, a
  * nested gort_call) it returns false and does nothing.
  */

@@ -30,10 +30,11 @@
  *  - A recovered message that lives on the stack being abandoned is copied
  *    first; the copy lives until the recovering frame returns.
  *
- * recover matches Go's rule with frames in place of Go's argp: it works
- * only in a deferred call that the current panic runs (g->curdefer names
- * that record and the record names the panic), and gort_call hides
- * curdefer from what it calls.
+ * recover follows Go's rule with frames in place of Go's argp: it works
+ * only during a deferred call that the current panic runs (g->curdefer
+ * names that record and the record names the panic), whatever runs inside
+ * that call, helpers and GORT_DEFER scopes ending in it included; gort_call
+ * hides curdefer from what it calls.
  *
  * throw(msg) is the one way the runtime dies of an internal error or of
  * misuse: it prints Go's "fatal error: msg" and the goroutines, then exits
@@ -78,8 +79,28 @@ struct heapdefer {
 	_Alignas(16) unsigned char args[];
 };
 
-_Static_assert(sizeof(struct _defer) <= sizeof(gort_defer_scope), "gort_defer_scope too small");
-_Static_assert(_Alignof(struct _defer) <= _Alignof(gort_defer_scope), "gort_defer_scope misaligned");
+/*
+ * A GORT_DEFER record, in the caller's scope: a record and where its
+ * goroutine's chain state is, for the inline end of the scope in gort.h,
+ * which relies on this layout.
+ */
+struct scopedefer {
+	struct _defer d;
+	struct _defer **chain;   /* &g->_defer, followed by g->frame */
+};
+
+_Static_assert(sizeof(struct scopedefer) == sizeof(gort_defer_scope), "gort_defer_scope size");
+_Static_assert(_Alignof(struct scopedefer) <= _Alignof(gort_defer_scope), "gort_defer_scope align");
+_Static_assert(offsetof(struct _defer, link) == 0 * sizeof(void *) &&
+		       offsetof(struct _defer, fn) == 1 * sizeof(void *) &&
+		       offsetof(struct _defer, arg) == 2 * sizeof(void *) &&
+		       offsetof(struct _defer, frame) == 3 * sizeof(void *) &&
+		       offsetof(struct _defer, panic) == 4 * sizeof(void *) &&
+		       offsetof(struct _defer, kind) == 5 * sizeof(void *) &&
+		       offsetof(struct scopedefer, chain) == 6 * sizeof(void *) && DEFER_SCOPE == 0,
+	       "gort.h builds and reads GORT_DEFER records: a zero word 5 is a scope, not started");
+_Static_assert(offsetof(struct g, frame) == offsetof(struct g, _defer) + sizeof(void *),
+	       "gort.h reads the chain state in this order");
 
 /* Goroutines running deferred calls for a panic, and whether one is dying (Go's). */
 static _Atomic int32_t runningPanicDefers;
@@ -282,7 +303,11 @@ void gort_defer_copy(void (*fn)(void *args), const void *args, size_t size)
 	deferlink(gp, d, fn, copy);
 }
 
-gort_defer_scope gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
+/*
+ * GORT_DEFER's declaration, when gort.h's inline code cannot do it (a
+ * misuse to report, or a platform without it).
+ */
+gort_defer_scope gort_defer_scope_enter_slow(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
 {
 	struct g *gp = defergp("GORT_DEFER");
 	if (unlikely(fn == NULL))
@@ -292,9 +317,10 @@ gort_defer_scope gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *
 	 * into *rec before anything can read the chain.
 	 */
 	gort_defer_scope v;
-	struct _defer *d = (struct _defer *)&v;
-	d->kind = DEFER_SCOPE;
-	deferlink(gp, d, fn, arg);
+	struct scopedefer *sd = (struct scopedefer *)&v;
+	sd->d.kind = DEFER_SCOPE;
+	sd->chain = &gp->_defer;
+	deferlink(gp, &sd->d, fn, arg);
 	gp->_defer = (struct _defer *)rec;
 	return v;
 }
@@ -308,32 +334,23 @@ static bool deferlinked(struct g *gp, struct _defer *d)
 }
 
 /*
- * A GORT_DEFER scope ends.  Its record is usually the top one, and then it
- * is unlinked before its call, as Go's deferreturn does: a panic out of the
- * call has nothing of it to dispose of, since the record is not freed.
+ * A GORT_DEFER scope ends with records above its own: those deferred since
+ * (gort_defer in the scope) run first.  The common case, its record on
+ * top, is inline in gort.h: it unlinks the record before the call, as Go's
+ * deferreturn does, so a panic out of the call has nothing of it to
+ * dispose of (the record is not freed).  It leaves g->frame alone, since a
+ * scope ends in the frame it began in, and g->curdefer too: a scope that
+ * ends inside a deferred call is part of that call, for recover.
  */
-void gort_defer_scope_exit(gort_defer_scope *rec)
+void gort_defer_scope_exit_slow(gort_defer_scope *rec)
 {
 	struct g *gp = getg();
 	struct _defer *d = (struct _defer *)rec;
-	if (likely(gp->_defer == d)) {
-		struct callframe *frame = gp->frame;
-		struct _defer *cur = gp->curdefer;
-		gp->_defer = d->link;
-		gp->frame = d->frame;
-		gp->curdefer = d;
-		d->fn(d->arg);
-		gp->frame = frame;
-		gp->curdefer = cur;
-		return;
-	}
 	if (!deferlinked(gp, d))
 		throw("GORT_DEFER record is not on the defer chain (a longjmp out of its scope?)");
-	struct _defer *top;
-	do {
-		top = gp->_defer;
-		rundefer(gp, top, NULL);
-	} while (top != d);
+	while (gp->_defer != d)
+		rundefer(gp, gp->_defer, NULL);
+	gort_defer_scope_exit(rec);
 }
 
 int gort_call(void (*fn)(void *arg), void *arg)

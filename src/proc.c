@@ -67,10 +67,13 @@
 
 _Static_assert(offsetof(struct g, sched.sp) == G_SCHED_SP, "G_SCHED_SP");
 _Static_assert(offsetof(struct g, m) == G_M, "G_M");
+_Static_assert(offsetof(struct g, _defer) == G_DEFER, "G_DEFER");
 _Static_assert(offsetof(struct m, g0) == M_G0, "M_G0");
 _Static_assert(offsetof(struct m, fpctl) == M_FPCTL, "M_FPCTL");
 
 __thread struct g *g_tls __attribute__((tls_model("initial-exec")));
+/* &g_tls->_defer for a user G, NULL on g0 and foreign threads (amd64.S, gort.h) */
+GORT_EXPORT __thread void *gort_deferchain_ __attribute__((tls_model("initial-exec")));
 
 struct schedt sched;
 struct p **allp;

@@ -148,10 +148,11 @@ struct g {
 	struct g *readyg;      /* scratch for readyexecute: the G to switch to */
 	void *param;           /* passed by the waker to a parked G */
 	/* defer and panic (panic.c) */
+	/* these two in this order: GORT_DEFER's inline code knows them (gort.h) */
 	struct _defer *_defer; /* deferred calls, innermost first */
-	struct _panic *_panic; /* panics in progress, newest first */
 	struct callframe *frame;  /* innermost gort_call frame; NULL: the entry function */
 	struct _defer *curdefer;  /* the deferred call running, for recover */
+	struct _panic *_panic; /* panics in progress, newest first */
 	struct msgcopy *msgcopies; /* recovered messages copied off the stack */
 	/* cold */
 	struct g *alllink;     /* every G ever made (allgs), for tracebacks */
@@ -206,7 +207,7 @@ struct _defer {
 	bool started;            /* running, or run by a panic that was replaced */
 };
 
-enum { DEFER_POOL = 1, DEFER_HEAP, DEFER_SCOPE };
+enum { DEFER_SCOPE = 0, DEFER_POOL, DEFER_HEAP };
 
 /* A panic in progress; lives on the stack of the call that raised it. */
 struct _panic {

@@ -256,12 +256,15 @@ Test(crash, long_traceback_is_cut_at_100_frames, .timeout = 30)
 Test(crash, defer_on_system_stack, .timeout = 30)
 {
 	expect_fatal("defer-system-stack", NULL, "defer on system stack");
+	expect_fatal("defer-scope-system-stack", NULL, "defer on system stack");
 }
 
 Test(crash, defer_outside_goroutine, .timeout = 30)
 {
 	expect_fatal("defer-outside", NULL,
 		     "gort_defer called on a thread that is not running a goroutine");
+	expect_fatal("defer-scope-outside", NULL,
+		     "GORT_DEFER called on a thread that is not running a goroutine");
 }
 
 Test(crash, goexit_in_panic, .timeout = 30, .disabled = UNDER_TSAN)

@@ -196,6 +196,31 @@ Test(defer, recover_fails_in_a_normal_return_during_a_panic, .timeout = 30)
 	run_main(main_recover_normal_return, NULL);
 }
 
+/* A GORT_DEFER scope that ends inside a deferred call the panic runs is part of that call. */
+static void scope_in_deferred(void *arg)
+{
+	GORT_DEFER(try_recover, NULL);
+}
+
+static void panics_scoped(void *arg)
+{
+	gort_defer(scope_in_deferred, NULL);
+	gort_panic("scoped");
+}
+
+static int main_recover_in_scope(void *arg)
+{
+	cr_assert_eq(gort_call(panics_scoped, NULL), 1);
+	cr_assert_eq(recovered, 1);
+	cr_assert_str_eq(info.msg, "scoped");
+	return 0;
+}
+
+Test(defer, recover_in_scope_ending_inside_deferred_call, .timeout = 30)
+{
+	run_main(main_recover_in_scope, NULL);
+}
+
 /* A panic in a deferred call replaces the one running it. */
 static void panics_second(void *arg)
 {

@@ -298,9 +298,20 @@ static void defers(void *arg)
 	gort_defer(print_deferred, "");
 }
 
+static void defers_scope(void *arg)
+{
+	GORT_DEFER(print_deferred, "");
+}
+
 static int main_defer_system_stack(void *arg)
 {
 	systemstack(defers, NULL);
+	return 0;
+}
+
+static int main_defer_scope_system_stack(void *arg)
+{
+	systemstack(defers_scope, NULL);
 	return 0;
 }
 
@@ -366,6 +377,7 @@ static const struct {
 	{"sigfpe", main_sigfpe},
 	{"traceback-all", main_traceback_all},
 	{"defer-system-stack", main_defer_system_stack},
+	{"defer-scope-system-stack", main_defer_scope_system_stack},
 	{"goexit-in-panic", main_goexit_in_panic},
 	{"panic-after-goexit", main_panic_after_goexit},
 	{"recovered-panic-after-goexit", main_recovered_panic_after_goexit},
@@ -381,6 +393,10 @@ int main(int argc, char **argv)
 		return gort_go(worker, NULL);
 	if (strcmp(argv[1], "defer-outside") == 0) {
 		gort_defer(print_deferred, "");
+		return 0;
+	}
+	if (strcmp(argv[1], "defer-scope-outside") == 0) {
+		GORT_DEFER(print_deferred, "");
 		return 0;
 	}
 	if (strcmp(argv[1], "yield-outside") == 0) {

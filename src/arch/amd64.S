@@ -37,7 +37,10 @@
  * goentry_asm as its return address, so gogo needs no special case.
  *
  * The current G lives in the thread-local g_tls, which these functions
- * update at the exact instruction where the stack changes.  CFI describes
+ * update at the exact instruction where the stack changes.  Next to it,
+ * gort_deferchain_ points at the running goroutine's defer chain state,
+ * NULL on g0: GORT_DEFER's inline code in gort.h finds the chain there, and
+ * finds none where deferring is not allowed.  CFI describes
  * every instruction, so debuggers and unwinders see the goroutine's own
  * frames while its context is being saved or restored, and stop cleanly at
  * goentry_asm and at the g0 side of mcall.
@@ -95,6 +98,8 @@ mcall_asm:
 	movq	%rcx, M_FPCTL(%rdx)		/* the thread's control words now */
 	movq	M_G0(%rdx), %rdx
 	movq	%rdx, %fs:(%rax)		/* g_tls = g0 */
+	movq	gort_deferchain_@gottpoff(%rip), %rax
+	movq	$0, %fs:(%rax)			/* no defers on g0 */
 	movq	G_SCHED_SP(%rdx), %rsp		/* top of g0's stack */
 	.cfi_undefined %rip			/* g0's view starts here */
 	call	*%r11
@@ -117,6 +122,9 @@ gogo:
 	.cfi_startproc
 	movq	g_tls@gottpoff(%rip), %rax
 	movq	%rdi, %fs:(%rax)		/* g_tls = gp */
+	movq	gort_deferchain_@gottpoff(%rip), %rax
+	leaq	G_DEFER(%rdi), %rcx
+	movq	%rcx, %fs:(%rax)		/* gp's defer chain */
 	movq	G_SCHED_SP(%rdi), %rsp
 	/* from here on, the frame described is the goroutine's */
 	.cfi_def_cfa %rsp, GOBUF_FRAME
@@ -183,8 +191,14 @@ systemstack_asm:
 	.cfi_offset %rbx, -24
 	pushq	%r12
 	.cfi_offset %r12, -32
+	pushq	%r13
+	.cfi_offset %r13, -40
+	pushq	%r14
+	.cfi_offset %r14, -48
 	movq	g_tls@gottpoff(%rip), %r12
 	movq	%fs:(%r12), %rbx		/* g */
+	movq	gort_deferchain_@gottpoff(%rip), %r13
+	movq	%fs:(%r13), %r14		/* g's defer chain, or NULL */
 	movq	%rdi, %rax
 	movq	%rsi, %rdi
 	movq	G_M(%rbx), %rdx
@@ -192,10 +206,14 @@ systemstack_asm:
 	cmpq	%rdx, %rbx
 	je	1f				/* on g0: just call */
 	movq	%rdx, %fs:(%r12)		/* g_tls = g0 */
+	movq	$0, %fs:(%r13)			/* no defers on g0 */
 	movq	G_SCHED_SP(%rdx), %rsp
 1:	call	*%rax
 	movq	%rbx, %fs:(%r12)		/* g_tls = g */
-	leaq	-16(%rbp), %rsp
+	movq	%r14, %fs:(%r13)
+	leaq	-32(%rbp), %rsp
+	popq	%r14
+	popq	%r13
 	popq	%r12
 	popq	%rbx
 	popq	%rbp

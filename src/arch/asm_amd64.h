@@ -8,6 +8,7 @@
 
 #define G_SCHED_SP 0  /* offsetof(struct g, sched.sp) */
 #define G_M 8         /* offsetof(struct g, m) */
+#define G_DEFER 112   /* offsetof(struct g, _defer): GORT_DEFER's chain state */
 #define M_G0 0        /* offsetof(struct m, g0) */
 #define M_FPCTL 8     /* offsetof(struct m, fpctl) */
 
