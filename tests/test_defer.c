@@ -251,6 +251,40 @@ static int main_repanic(void *arg)
 
 Test(defer, panic_in_deferred_call_replaces_the_panic, .timeout = 30) { run_main(main_repanic, NULL); }
 
+/*
+ * Each deferred call recovers the panic before it and raises its own (Go's
+ * TestDeferWithRepeatedRepanics): every panic is recovered exactly once,
+ * by the next deferred call down, and the frame returns 1.
+ */
+static void recover_and_raise(void *arg)
+{
+	gort_panic_info pi;
+	cr_assert(gort_recover(&pi));
+	logs(pi.msg);
+	if (arg != NULL)
+		gort_panic(arg);
+}
+
+static void repeated_repanics(void *arg)
+{
+	gort_defer(recover_and_raise, NULL);
+	gort_defer(recover_and_raise, "3");
+	gort_defer(recover_and_raise, "2");
+	gort_panic("1");
+}
+
+static int main_repeated_repanics(void *arg)
+{
+	for (int i = 0; i < 3; i++) {
+		loglen = 0;
+		cr_assert_eq(gort_call(repeated_repanics, NULL), 1);
+		assert_log("123");
+	}
+	return 0;
+}
+
+Test(defer, repeated_repanics, .timeout = 30) { run_main(main_repeated_repanics, NULL); }
+
 static int value;
 
 static void check_value(void *arg)
