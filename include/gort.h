@@ -178,8 +178,8 @@ GORT_EXPORT void gort_defer_copy(void (*fn)(void *args), const void *args, size_
 
 /*
  * GORT_DEFER(fn, arg);  defers fn(arg) to the end of the enclosing C scope,
- * without allocating: the record lives in the scope itself.  It is a
- * declaration, usable wherever one is.  When the scope ends, on any path
+ * without allocating: the record lives in the scope itself.  It expands to
+ * declarations, usable wherever a declaration is.  When the scope ends, on any path
  * (return, break, goto), fn(arg) runs, and before it everything deferred
  * on the goroutine since that has not run yet: the chain stays a strict
  * stack.  A panic runs it like any deferred call.  Requires GCC or Clang
@@ -195,8 +195,8 @@ typedef struct gort_defer_scope {
 	void *private_[7];
 } gort_defer_scope;
 
-GORT_EXPORT gort_defer_scope gort_defer_scope_enter_slow(gort_defer_scope *rec,
-							 void (*fn)(void *arg), void *arg);
+GORT_EXPORT char gort_defer_scope_enter_slow(gort_defer_scope *rec, void (*fn)(void *arg),
+					     void *arg);
 GORT_EXPORT void gort_defer_scope_exit_slow(gort_defer_scope *rec);
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -207,7 +207,7 @@ GORT_EXPORT void gort_defer_scope_exit_slow(gort_defer_scope *rec);
  */
 extern __thread void *gort_deferchain_;
 
-static inline __attribute__((always_inline)) gort_defer_scope
+static inline __attribute__((always_inline)) char
 gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
 {
 	void **chain;
@@ -218,9 +218,14 @@ gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
 			 : "memory");
 	if (__builtin_expect(chain == 0 || fn == 0, 0))
 		return gort_defer_scope_enter_slow(rec, fn, arg);
-	gort_defer_scope v = {{chain[0], (void *)fn, arg, chain[1], 0, 0, chain}};
+	rec->private_[0] = chain[0];
+	rec->private_[1] = (void *)fn;
+	rec->private_[2] = arg;
+	rec->private_[3] = chain[1];
+	rec->private_[5] = 0;
+	rec->private_[6] = chain;
 	chain[0] = rec;
-	return v;
+	return 0;
 }
 #else
 #define gort_defer_scope_enter gort_defer_scope_enter_slow
@@ -239,8 +244,9 @@ static inline __attribute__((always_inline)) void gort_defer_scope_exit(gort_def
 
 #define GORT_DEFER(fn, arg) GORT_DEFER_(__COUNTER__, fn, arg)
 #define GORT_DEFER_(n, fn, arg) GORT_DEFER__(n, fn, arg)
-#define GORT_DEFER__(n, fn, arg)                                                    \
-	gort_defer_scope gort_defer_scope_##n __attribute__((cleanup(gort_defer_scope_exit))) = \
+#define GORT_DEFER__(n, fn, arg)                                                         \
+	gort_defer_scope gort_defer_scope_##n __attribute__((cleanup(gort_defer_scope_exit))); \
+	__attribute__((unused)) const char gort_defer_linked_##n =                            \
 		gort_defer_scope_enter(&gort_defer_scope_##n, (fn), (arg))
 
 /*

@@ -98,7 +98,8 @@ _Static_assert(offsetof(struct _defer, link) == 0 * sizeof(void *) &&
 		       offsetof(struct _defer, panic) == 4 * sizeof(void *) &&
 		       offsetof(struct _defer, kind) == 5 * sizeof(void *) &&
 		       offsetof(struct scopedefer, chain) == 6 * sizeof(void *) && DEFER_SCOPE == 0,
-	       "gort.h builds and reads GORT_DEFER records: a zero word 5 is a scope, not started");
+	       "gort.h builds and reads GORT_DEFER records: a zero word 5 is a scope, not "
+	       "started, and word 4 (panic) is left unset, as it is read only once started");
 _Static_assert(offsetof(struct g, frame) == offsetof(struct g, _defer) + sizeof(void *),
 	       "gort.h reads the chain state in this order");
 
@@ -307,22 +308,16 @@ void gort_defer_copy(void (*fn)(void *args), const void *args, size_t size)
  * GORT_DEFER's declaration, when gort.h's inline code cannot do it (a
  * misuse to report, or a platform without it).
  */
-gort_defer_scope gort_defer_scope_enter_slow(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
+char gort_defer_scope_enter_slow(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
 {
 	struct g *gp = defergp("GORT_DEFER");
 	if (unlikely(fn == NULL))
 		throw("defer of nil func value");
-	/*
-	 * The record is built in the value returned, which the caller stores
-	 * into *rec before anything can read the chain.
-	 */
-	gort_defer_scope v;
-	struct scopedefer *sd = (struct scopedefer *)&v;
+	struct scopedefer *sd = (struct scopedefer *)rec;
 	sd->d.kind = DEFER_SCOPE;
 	sd->chain = &gp->_defer;
 	deferlink(gp, &sd->d, fn, arg);
-	gp->_defer = (struct _defer *)rec;
-	return v;
+	return 0;
 }
 
 static bool deferlinked(struct g *gp, struct _defer *d)

@@ -202,7 +202,7 @@ struct _defer {
 	void (*fn)(void *);
 	void *arg;
 	struct callframe *frame; /* the frame it belongs to */
-	struct _panic *panic;    /* the panic running it, if one is */
+	struct _panic *panic;    /* the panic running it, if one is; set once started */
 	uint8_t kind;
 	bool started;            /* running, or run by a panic that was replaced */
 };
