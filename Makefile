@@ -58,8 +58,9 @@ LIBFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -fno-stri
             $(if $(filter 1,$(DEBUG)),-DGORT_DEBUG_BUILD)
 LDLIBS   := $(DEPLIBS) -lpthread
 
-SRCS := src/proc.c src/stack.c src/panic.c src/print.c src/traceback.c src/lock_futex.c \
-        src/os_linux.c src/signal_unix.c src/runtime1.c
+SRCS := src/proc.c src/stack.c src/panic.c src/print.c src/traceback.c src/chan.c src/select.c \
+        src/sema.c src/sync.c src/time.c src/lock_futex.c src/os_linux.c src/signal_unix.c \
+        src/runtime1.c
 ASMS := src/arch/amd64.S
 OBJS := $(BUILD)/obj/text.o $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(ASMS:src/%.S=$(BUILD)/obj/%.o) \
         $(BUILD)/obj/etext.o

@@ -283,6 +283,196 @@ typedef struct gort_panic_info {
  */
 GORT_EXPORT bool gort_recover(gort_panic_info *out);
 
+/*
+ * Channels (Go's chan T).  A channel carries values of elem_size bytes,
+ * copied in and out; cap 0 makes it unbuffered (a send waits for a
+ * receiver).  Goroutines and threads the runtime does not own may both use
+ * a channel: a blocked goroutine parks, a blocked thread sleeps.  A NULL
+ * channel blocks forever, as a nil channel does in Go.
+ */
+typedef struct gort_chan gort_chan;
+
+/* A new channel; NULL with errno EINVAL for elem_size above 65535 (Go's limit), ENOMEM. */
+GORT_EXPORT gort_chan *gort_chan_make(size_t elem_size, size_t cap);
+
+/* Frees c (NULL: nothing).  Freeing a channel that a goroutine is blocked on is a fatal error. */
+GORT_EXPORT void gort_chan_free(gort_chan *c);
+
+/*
+ * Sends the value at elem, blocking until a receiver takes it or the
+ * buffer has room.  Panics "send on closed channel" (recoverable).
+ */
+GORT_EXPORT void gort_chan_send(gort_chan *c, const void *elem);
+
+/*
+ * Receives a value into elem (NULL: drop it), blocking until there is one.
+ * Returns false once c is closed and drained, with elem zero-filled.
+ */
+GORT_EXPORT bool gort_chan_recv(gort_chan *c, void *elem);
+
+/* Sends if that need not block; false otherwise.  Still panics on a closed channel. */
+GORT_EXPORT bool gort_chan_trysend(gort_chan *c, const void *elem);
+
+/* Receives if that need not block: 1 received, 0 closed and drained, -1 would block. */
+GORT_EXPORT int gort_chan_tryrecv(gort_chan *c, void *elem);
+
+/*
+ * Closes c: receivers drain the buffer, then get zero values and false;
+ * blocked senders panic.  Panics "close of closed channel" and "close of
+ * nil channel".
+ */
+GORT_EXPORT void gort_chan_close(gort_chan *c);
+
+/* Values buffered in c, and its capacity (0 for NULL). */
+GORT_EXPORT size_t gort_chan_len(gort_chan *c);
+GORT_EXPORT size_t gort_chan_cap(gort_chan *c);
+
+/*
+ * select.  Each case sends *elem on chan or receives into elem (NULL:
+ * drop the value); a case with a NULL chan is never ready.  Among the
+ * ready cases one is taken at random, as in Go.
+ */
+enum { GORT_SEND = 1, GORT_RECV = 2 };
+
+typedef struct gort_case {
+	gort_chan *chan;
+	int dir;       /* GORT_SEND or GORT_RECV */
+	void *elem;
+	bool ok;       /* set for a receive: false if the channel was closed */
+} gort_case;
+
+/*
+ * Takes one case and returns its index, blocking until one is ready;
+ * without block, returns -1 at once if none is (Go's default case).  A
+ * send case on a closed channel panics "send on closed channel".
+ */
+GORT_EXPORT int gort_select(gort_case *cases, int ncases, bool block);
+
+/* Like a blocking gort_select, but gives up after timeout_ns: -1. */
+GORT_EXPORT int gort_select_timeout(gort_case *cases, int ncases, int64_t timeout_ns);
+
+/*
+ * Synchronization (Go's sync package).  The types are complete so that
+ * they can be embedded and zero-initialised, which makes them ready to
+ * use, as in Go; their fields are private.  They work for goroutines and
+ * for threads the runtime does not own alike.  None may be copied once
+ * used.
+ */
+
+/*
+ * A mutual exclusion lock: a waiter spins briefly, then sleeps; a waiter
+ * passed over for more than 1 ms switches the lock to starvation mode,
+ * where it is handed over in FIFO order (Go's sync.Mutex).  Unlocking an
+ * unlocked mutex is the fatal error "sync: unlock of unlocked mutex".
+ */
+typedef struct gort_mutex {
+	int32_t state_;
+	uint32_t sema_;
+} gort_mutex;
+
+GORT_EXPORT void gort_mutex_lock(gort_mutex *m);
+GORT_EXPORT bool gort_mutex_trylock(gort_mutex *m);
+GORT_EXPORT void gort_mutex_unlock(gort_mutex *m);
+
+/*
+ * A reader/writer lock: any number of readers or one writer; a blocked
+ * writer keeps new readers out (Go's sync.RWMutex).
+ */
+typedef struct gort_rwmutex {
+	gort_mutex w_;
+	uint32_t writersem_;
+	uint32_t readersem_;
+	int32_t readercount_;
+	int32_t readerwait_;
+} gort_rwmutex;
+
+GORT_EXPORT void gort_rwmutex_rlock(gort_rwmutex *rw);
+GORT_EXPORT void gort_rwmutex_runlock(gort_rwmutex *rw);
+GORT_EXPORT void gort_rwmutex_lock(gort_rwmutex *rw);
+GORT_EXPORT void gort_rwmutex_unlock(gort_rwmutex *rw);
+
+/*
+ * Waits for a collection of goroutines to finish (Go's sync.WaitGroup).
+ * A negative counter panics "sync: negative WaitGroup counter"; reusing the
+ * group before Wait returned panics "sync: WaitGroup is reused before
+ * previous Wait has returned".
+ */
+typedef struct gort_waitgroup {
+	uint64_t state_;
+	uint32_t sema_;
+} gort_waitgroup;
+
+GORT_EXPORT void gort_waitgroup_add(gort_waitgroup *wg, int64_t delta);
+GORT_EXPORT void gort_waitgroup_done(gort_waitgroup *wg);
+GORT_EXPORT void gort_waitgroup_wait(gort_waitgroup *wg);
+
+/* Runs fn(arg) once; every caller returns after it has run (Go's sync.Once). */
+typedef struct gort_once {
+	uint32_t done_;
+	gort_mutex m_;
+} gort_once;
+
+GORT_EXPORT void gort_once_do(gort_once *o, void (*fn)(void *arg), void *arg);
+
+/* A condition variable used with a gort_mutex (Go's sync.Cond). */
+typedef struct gort_cond {
+	uint32_t wait_;
+	uint32_t notify_;
+	uint32_t lock_;
+	void *head_;
+	void *tail_;
+} gort_cond;
+
+/* Unlocks m, waits for a signal, locks m again.  Wakeups come in FIFO order. */
+GORT_EXPORT void gort_cond_wait(gort_cond *c, gort_mutex *m);
+GORT_EXPORT void gort_cond_signal(gort_cond *c);
+GORT_EXPORT void gort_cond_broadcast(gort_cond *c);
+
+/*
+ * Time (Go's time package).  Timers live in per-processor heaps run by the
+ * scheduler; an idle thread sleeps until the next one is due.
+ */
+
+/* Monotonic time in nanoseconds. */
+GORT_EXPORT int64_t gort_now(void);
+
+/* Sleeps for ns nanoseconds (the goroutine parks; a plain thread sleeps). */
+GORT_EXPORT void gort_sleep(int64_t ns);
+
+typedef struct gort_timer gort_timer;
+
+/*
+ * A timer that sends gort_now() (an int64_t) on its channel once, ns from
+ * now (Go's time.NewTimer).  The channel has room for one value.  NULL
+ * with errno ENOMEM.
+ */
+GORT_EXPORT gort_timer *gort_timer_make(int64_t ns);
+
+/* A ticker: sends every period_ns, dropping ticks a slow reader misses (time.NewTicker). */
+GORT_EXPORT gort_timer *gort_ticker_make(int64_t period_ns);
+
+/* A timer that runs fn(arg) in a goroutine of its own, ns from now (time.AfterFunc). */
+GORT_EXPORT gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *arg);
+
+/* The channel a timer or ticker sends on (NULL for gort_after_func). */
+GORT_EXPORT gort_chan *gort_timer_chan(gort_timer *t);
+
+/*
+ * Stops t; true if that prevented it from firing, false if it had fired
+ * or was stopped already (Go's Timer.Stop).  A value already sent stays
+ * in the channel.
+ */
+GORT_EXPORT bool gort_timer_stop(gort_timer *t);
+
+/*
+ * Makes t fire ns from now (a ticker: every ns); true if it was active
+ * (Go's Timer.Reset).
+ */
+GORT_EXPORT bool gort_timer_reset(gort_timer *t, int64_t ns);
+
+/* Stops t and frees it and its channel. */
+GORT_EXPORT void gort_timer_free(gort_timer *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -207,6 +207,9 @@ int32_t defaultmaxprocs(int32_t n, double limit)
 	return n > 0 ? n : 1;
 }
 
+int32_t ncpu = 1;
+
+/* The default GORT_MAXPROCS; sets ncpu, the CPUs this process may run on. */
 int32_t getproccount(void)
 {
 	cpu_set_t set;
@@ -215,6 +218,7 @@ int32_t getproccount(void)
 		n = CPU_COUNT(&set);
 	else if (sysconf(_SC_NPROCESSORS_ONLN) > 0)
 		n = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+	ncpu = n;
 	return defaultmaxprocs(n, cgroupcpulimit("/proc/self/cgroup", "/proc/self/mountinfo"));
 }
 

@@ -77,7 +77,7 @@ GORT_EXPORT __thread void *gort_deferchain_ __attribute__((tls_model("initial-ex
 
 struct schedt sched;
 struct p **allp;
-static _Atomic int32_t allplen;   /* P structs allocated, gomaxprocs or more */
+_Atomic int32_t allplen;   /* P structs allocated, gomaxprocs or more */
 _Atomic int32_t gomaxprocs;
 _Atomic int32_t runtime_state;
 
@@ -94,21 +94,27 @@ enum {
 static void wakep(void);
 static void dropg(struct m *mp);
 static void startm(struct p *pp, bool spinning);
-static void stopm(struct m *mp);
+static void stopm(struct m *mp, int64_t until);
 static void handoffp(struct p *pp);
 static struct p *procresize(int32_t nprocs);
 
 /* --------------------------------------------------------------- random */
 
 /* xorshift64*, per M: no shared state on the scheduler's hot paths. */
+/* A thread the runtime does not own draws from its own generator. */
+static __thread uint64_t threadrand;
+
 uint32_t cheaprand(void)
 {
-	struct m *mp = getg()->m;
-	uint64_t x = mp->fastrand;
+	struct g *gp = getg();
+	uint64_t *state = gp != NULL ? &gp->m->fastrand : &threadrand;
+	uint64_t x = *state;
+	if (unlikely(x == 0))
+		x = (uint64_t)nanotime() ^ (uintptr_t)state ^ 0x9E3779B97F4A7C15ULL;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
-	mp->fastrand = x;
+	*state = x;
 	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
@@ -901,8 +907,25 @@ static void startm(struct p *pp, bool spinning)
 	notewakeup(&nmp->park);
 }
 
-/* Stops mp until startm hands it a P, which it then holds. */
-static void stopm(struct m *mp)
+/* Takes mp off the idle list, if it is still there.  sched.lock held. */
+static bool midleremove(struct m *mp)
+{
+	for (struct m **pm = &sched.midle; *pm != NULL; pm = &(*pm)->schedlink)
+		if (*pm == mp) {
+			*pm = mp->schedlink;
+			sched.nmidle--;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Stops mp until startm hands it a P, which it then holds.  With timers
+ * pending (until, their earliest deadline, non-zero), the M with the
+ * earliest deadline sleeps only until then: it wakes to run them, taking an
+ * idle P itself, so that no timer waits for an M while every M is idle.
+ */
+static void stopm(struct m *mp, int64_t until)
 {
 	if (mp->p != NULL)
 		throw("stopm holding p");
@@ -910,12 +933,53 @@ static void stopm(struct m *mp)
 		throw("stopm spinning");
 	lock(&sched.lock);
 	mput(mp);
+	int64_t other = load_relaxed(&sched.timersleepuntil);
+	bool timed = until != 0 && (other == 0 || until < other);
+	if (timed)
+		store_relaxed(&sched.timersleepuntil, until);
 	unlock(&sched.lock);
-	notesleep(&mp->park);
+	int64_t wait = until - nanotime();
+	if (timed && !notetsleep(&mp->park, wait > 0 ? wait : 0)) {
+		lock(&sched.lock);
+		if (load_relaxed(&sched.timersleepuntil) == until)
+			store_relaxed(&sched.timersleepuntil, 0);
+		if (midleremove(mp)) {
+			struct p *pp = pidleget();
+			if (pp != NULL) {
+				unlock(&sched.lock);
+				acquirep(mp, pp);
+				return;
+			}
+			/* every P is busy: their Ms see the timers at their next schedule */
+			mput(mp);
+		}
+		unlock(&sched.lock);
+		notesleep(&mp->park); /* a startm is on its way, or will come */
+	} else if (timed) {
+		lock(&sched.lock);
+		if (load_relaxed(&sched.timersleepuntil) == until)
+			store_relaxed(&sched.timersleepuntil, 0);
+		unlock(&sched.lock);
+	} else {
+		notesleep(&mp->park);
+	}
 	noteclear(&mp->park);
 	struct p *pp = mp->nextp;
 	mp->nextp = NULL;
 	acquirep(mp, pp);
+}
+
+/*
+ * A timer was armed for when (Go's wakeNetPoller): if no M sleeps until a
+ * deadline before it and a P is idle, wake a P, whose M will sleep until
+ * the new deadline if it finds nothing else to do.
+ */
+void timerwake(int64_t when)
+{
+	int64_t until = load_relaxed(&sched.timersleepuntil);
+	if (until != 0 && until <= when)
+		return;
+	wakep();
 }
 
 /*
@@ -1018,7 +1082,7 @@ static void startlockedm(struct m *mp, struct g *gp)
 	incidlelocked(-1);
 	lm->nextp = releasep(mp);
 	notewakeup(&lm->park);
-	stopm(mp);
+	stopm(mp, 0);
 }
 
 /*
@@ -1057,7 +1121,7 @@ static void gcstopm(struct m *mp)
 	if (--sched.stopwait == 0)
 		notewakeup(&sched.stopnote);
 	unlock(&sched.lock);
-	stopm(mp);
+	stopm(mp, 0);
 }
 
 /*
@@ -1180,6 +1244,26 @@ static struct g *stealwork(struct p *pp, bool *inherittime)
 	return NULL;
 }
 
+/* Runs every P's due timers; whether any ran. */
+static bool checkalltimers(void)
+{
+	int64_t now = 0;
+	bool ran = false;
+	int32_t n = load_relaxed(&gomaxprocs);
+	for (int32_t i = 0; i < n; i++) {
+		int64_t w = load_relaxed(&allp[i]->timer0when);
+		if (w == 0)
+			continue;
+		if (now == 0)
+			now = nanotime();
+		if (w <= now) {
+			checktimers(allp[i], now);
+			ran = true;
+		}
+	}
+	return ran;
+}
+
 /* A P, if some P's queue holds work and an idle P can be had; else NULL. */
 static struct p *checkrunqsnop(void)
 {
@@ -1205,6 +1289,7 @@ top:
 		goto top;
 	}
 	struct p *pp = mp->p;
+	checktimers(pp, 0);
 	if ((gp = runqget(pp, inherittime)) != NULL)
 		return gp;
 	if (load_relaxed(&sched.runqsize) != 0) {
@@ -1231,6 +1316,9 @@ top:
 		if ((gp = stealwork(pp, inherittime)) != NULL)
 			return gp;
 	}
+	/* Due timers anywhere run here, their goroutines readied onto this P. */
+	if (checkalltimers() && (gp = runqget(pp, inherittime)) != NULL)
+		return gp;
 
 	/* Nothing anywhere: give up the P. */
 	lock(&sched.lock);
@@ -1265,7 +1353,7 @@ top:
 			goto top;
 		}
 	}
-	stopm(mp);
+	stopm(mp, nexttimer());
 	goto top;
 }
 
@@ -1317,6 +1405,7 @@ void schedule(struct m *mp)
 {
 	struct p *pp = mp->p;
 	if (likely(mp->lockedg == NULL && !debug.slowschedule && !mp->spinning &&
+		   load_relaxed(&pp->timer0when) == 0 &&
 		   pp->schedtick % 61 != 0 && !atomic_load(&sched.gcwaiting))) {
 		bool inherittime;
 		struct g *gp = runqget(pp, &inherittime);
@@ -1491,6 +1580,7 @@ static void destroyp(struct p *pp)
 	gfpurge(pp);
 	stackcache_flush(pp);
 	deferpoolflush(pp);
+	movetimers(allp[0], pp);
 	atomic_fetch_add(&sched.ngoroutines, load_relaxed(&pp->ngoroutines));
 	store_relaxed(&pp->ngoroutines, 0);
 	store_relaxed(&pp->status, Pdead);
@@ -1582,7 +1672,7 @@ static void checkdead(void)
 		return;
 	if (run < 0)
 		throw("checkdead: inconsistent counts");
-	if (atomic_load(&sched.gcwaiting) || countthreads() > mcount + 1)
+	if (atomic_load(&sched.gcwaiting) || countthreads() > mcount + 1 || nexttimer() != 0)
 		return;
 	unlock(&sched.lock);
 	if (gcount() == 0 && atomic_load(&sched.maingoexited))
@@ -1626,9 +1716,9 @@ static void schedinit(void)
 	}
 	stackinit();
 	initsig();
-	int32_t procs = envmaxprocs();
+	int32_t procs = envmaxprocs(), cpus = getproccount();
 	if (procs == 0)
-		procs = getproccount();
+		procs = cpus;
 	allp = calloc(MAX_GOMAXPROCS, sizeof *allp);
 	if (allp == NULL)
 		throw("out of memory allocating Ps");

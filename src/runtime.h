@@ -102,6 +102,19 @@ enum {
 typedef enum waitreason {
 	waitReasonZero = 0,
 	waitReasonPanicWait,
+	waitReasonChanReceive,
+	waitReasonChanSend,
+	waitReasonChanReceiveNilChan,
+	waitReasonChanSendNilChan,
+	waitReasonSelect,
+	waitReasonSelectNoCases,
+	waitReasonSleep,
+	waitReasonSemacquire,
+	waitReasonSyncMutexLock,
+	waitReasonSyncRWMutexRLock,
+	waitReasonSyncRWMutexLock,
+	waitReasonSyncWaitGroupWait,
+	waitReasonSyncCondWait,
 	waitReasonMax,
 } waitreason;
 
@@ -184,6 +197,8 @@ struct m {
 	void *waitlock;
 	void (*mcallfn)(struct g *);
 	uint64_t fastrand;
+	struct gort_chan **selbuf; /* scratch for a select's unlock callback (select.c) */
+	int selbufcap;
 	void *sigstack;        /* alternate signal stack, per thread */
 	size_t sigstacksize;
 };
@@ -220,6 +235,53 @@ struct _panic {
 };
 
 #define DEFERPOOL_SIZE 32
+
+/* ------------------------------------------------------------ waiting */
+
+/*
+ * A waiter in a wait queue (Go's sudog): a goroutine, or a thread the
+ * runtime does not own (g NULL), which sleeps on note.  A sudog lives on
+ * the stack of the call that waits, which stays put while it waits (stacks
+ * never move); the waker may touch it until it wakes the waiter, and not
+ * after.
+ */
+struct sudog {
+	struct g *g;
+	struct sudog *next;
+	struct sudog *prev;
+	void *elem;                   /* the value sent or the place to receive it */
+	struct gort_chan *c;
+	_Atomic(struct sudog *) *selectdone; /* select: the winner, set by the first waker, who alone may wake */
+	struct sudog *waitlink;       /* select: the next case's sudog */
+	bool success;                 /* woken by a value (true) or a close (false) */
+	uint32_t ticket;              /* semaphores: handed the count directly */
+	void *addr;                   /* semaphores: the address waited on */
+	note *wakenote;               /* a thread's: its own note, or its select's */
+	note note;
+};
+
+/* A FIFO of sudogs. */
+typedef struct waitq {
+	struct sudog *first;
+	struct sudog *last;
+} waitq;
+
+/*
+ * A channel (Go's hchan).  Everything but the constants is under lock.
+ * The buffer follows the header, in the same allocation.
+ */
+struct gort_chan {
+	mutex lock;
+	uint32_t closed;
+	size_t qcount;     /* values in the buffer */
+	size_t dataqsiz;   /* its capacity */
+	size_t elemsize;
+	size_t sendx;      /* where the next buffered send goes */
+	size_t recvx;      /* where the next buffered receive comes from */
+	waitq recvq;
+	waitq sendq;
+	_Alignas(16) unsigned char buf[];
+};
 
 /* ----------------------------------------------------------------- processor */
 
@@ -284,6 +346,13 @@ struct p {
 	/* default-size stacks ready for reuse, [0] clean and [1] dirty (stack.c) */
 	int32_t nstackcache[2];
 	uintptr_t stackcache[2][PSTACKCACHE_SIZE];
+	/* timers (time.c), a min-heap on when, under timerslock */
+	mutex timerslock;
+	struct timer **timers;
+	int32_t ntimers;
+	int32_t timerscap;
+	_Atomic int64_t timer0when; /* the earliest when, 0 for none: read without the lock */
+	_Atomic(struct timer *) runningtimer; /* whose function its M is running */
 	int32_t ndeferpool;    /* free pooled defer records (panic.c) */
 	struct _defer *deferpool[DEFERPOOL_SIZE];
 	/* goroutines created minus goroutines exited on this P (read by gcount) */
@@ -305,6 +374,7 @@ struct schedt {
 	struct p *pidle;
 	_Atomic int32_t npidle;
 	_Atomic int32_t nmspinning;
+	_Atomic int64_t timersleepuntil; /* the deadline an idle M sleeps until, 0: none */
 	/* global run queue */
 	gqueue runq;
 	_Atomic int32_t runqsize;
@@ -338,6 +408,7 @@ struct schedt {
 extern struct schedt sched;
 extern _Atomic(struct g *) allgs;  /* every G, newest first, through alllink; never shrinks */
 extern struct p **allp;
+extern _Atomic int32_t allplen;
 extern _Atomic int32_t gomaxprocs;
 extern _Atomic int32_t runtime_state; /* see RUNTIME_* */
 
@@ -457,6 +528,7 @@ void stackcheck_soft(struct g *gp);
 int64_t nanotime(void);
 int64_t nanotime_coarse(void);
 pid_t gettid_(void);
+extern int32_t ncpu;
 int32_t getproccount(void);
 double cgroupcpulimit(const char *cgroupfile, const char *mountinfo);
 int32_t defaultmaxprocs(int32_t ncpu, double limit);
@@ -495,6 +567,53 @@ void printhex(uint64_t v);
 void printlock(void);
 void printunlock(void);
 _Noreturn void dieexit(void);
+
+/* ----------------------------------------------------------- chan.c */
+
+void waiterinit(struct sudog *sg, void *elem, struct gort_chan *c);
+void waiterpark(struct sudog *sg, mutex *lk, waitreason reason);
+void chansendto(struct gort_chan *c, struct sudog *sg, const void *ep);
+void chanrecvfrom(struct gort_chan *c, struct sudog *sg, void *ep);
+void chanbufsend(struct gort_chan *c, const void *ep);
+void chanbufrecv(struct gort_chan *c, void *ep);
+void waiterready(struct sudog *sg);
+_Noreturn void blockforever(waitreason reason);
+void waitqenqueue(waitq *q, struct sudog *sg);
+struct sudog *waitqdequeue(waitq *q);
+void waitqremove(waitq *q, struct sudog *sg);
+
+/* ----------------------------------------------------------- sema.c */
+
+void semacquire(uint32_t *addr, bool lifo, waitreason reason);
+void semrelease(uint32_t *addr, bool handoff);
+uint32_t notifylistadd(gort_cond *l);
+void notifylistwait(gort_cond *l, uint32_t ticket);
+void notifylistnotifyone(gort_cond *l);
+void notifylistnotifyall(gort_cond *l);
+
+/* ----------------------------------------------------------- time.c */
+
+/*
+ * A runtime timer: f(arg) runs on some M holding a P once when has come
+ * (then every period, if set).  pp is the P whose heap holds it, NULL when
+ * it is in none; it changes only under that P's timerslock.
+ */
+struct timer {
+	int64_t when;
+	int64_t period;
+	void (*f)(void *arg);
+	void *arg;
+	_Atomic(struct p *) pp;
+	int32_t idx;             /* in pp's heap */
+	_Atomic int32_t running; /* f is running: the timer must not be freed */
+};
+
+void addtimer(struct timer *t, int64_t when);
+bool deltimer(struct timer *t);
+int64_t checktimers(struct p *pp, int64_t now);
+int64_t nexttimer(void);
+void timerwake(int64_t when);
+void movetimers(struct p *to, struct p *from);
 
 /* ----------------------------------------------------------- traceback.c */
 
