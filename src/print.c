@@ -114,9 +114,17 @@ void printhex(uint64_t v)
 	printbytes(p, (size_t)(buf + sizeof buf - p));
 }
 
-/* Exits with status 2 after flushing stdout if that cannot deadlock. */
+/*
+ * Exits with status 2, after what this thread has to print (a crash inside
+ * a crash report exits with the print lock held twice) and the program's
+ * stdout if flushing it cannot deadlock.
+ */
 _Noreturn void dieexit(void)
 {
+	if (load_relaxed(&printowner) == gettid_()) {
+		writeall(printbuf, printlen);
+		printlen = 0;
+	}
 	if (ftrylockfile(stdout) == 0) {
 		fflush_unlocked(stdout);
 		funlockfile(stdout);

@@ -486,19 +486,23 @@ static struct g *glistpop(glist *l)
 }
 
 _Atomic(struct g *) allgs;
+static _Atomic(struct g *) *allgtail = &allgs;
+static mutex allglock;
 
-/* A new G, dead until used, on allgs for good (tracebacks walk it without a lock). */
+/*
+ * A new G, dead until used, appended to allgs for good: tracebacks walk it
+ * without a lock, in creation order as Go's do.
+ */
 struct g *malg(void)
 {
 	struct g *gp = calloc(1, sizeof *gp);
 	if (gp == NULL)
 		return NULL;
 	store_relaxed(&gp->atomicstatus, Gdead);
-	struct g *head = load_relaxed(&allgs);
-	do
-		gp->alllink = head;
-	while (!atomic_compare_exchange_weak_explicit(&allgs, &head, gp, memory_order_release,
-						      memory_order_relaxed));
+	lock(&allglock);
+	store_release(allgtail, gp);
+	allgtail = &gp->alllink;
+	unlock(&allglock);
 	return gp;
 }
 

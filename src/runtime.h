@@ -168,7 +168,7 @@ struct g {
 	struct _panic *_panic; /* panics in progress, newest first */
 	struct msgcopy *msgcopies; /* recovered messages copied off the stack */
 	/* cold */
-	struct g *alllink;     /* every G ever made (allgs), for tracebacks */
+	_Atomic(struct g *) alllink; /* every G ever made (allgs), for tracebacks */
 	uintptr_t gopc;        /* where the creator called gort_go (traceback) */
 	int64_t parentgoid;    /* the creator's goid; 0 for a thread outside */
 	int64_t waitsince;     /* when it parked (coarse clock), for tracebacks */
@@ -406,7 +406,7 @@ struct schedt {
 };
 
 extern struct schedt sched;
-extern _Atomic(struct g *) allgs;  /* every G, newest first, through alllink; never shrinks */
+extern _Atomic(struct g *) allgs;  /* every G, oldest first, through alllink; never shrinks */
 extern struct p **allp;
 extern _Atomic int32_t allplen;
 extern _Atomic int32_t gomaxprocs;

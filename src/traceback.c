@@ -27,6 +27,7 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
@@ -72,6 +73,20 @@ static Dwfl *getdwfl(void)
 	return dwfl = d;
 }
 
+/*
+ * A source file as Go prints it, absolute: a relative name is joined to
+ * its compilation directory.  The result lives until the next call (the
+ * print lock serializes callers).
+ */
+static const char *abspath(const char *file, const char *compdir)
+{
+	static char buf[4096];
+	if (file == NULL || file[0] == '/' || compdir == NULL)
+		return file;
+	snprintf(buf, sizeof buf, "%s/%s", compdir, file);
+	return buf;
+}
+
 /* Where a pc is: its function (entry and name) and its source line. */
 struct location {
 	const char *name;
@@ -99,7 +114,8 @@ static Dwfl_Module *locate(uintptr_t pc, struct location *loc)
 		loc->entry = pc - off;
 	Dwfl_Line *line = dwfl_module_getsrc(mod, pc);
 	if (line != NULL)
-		loc->file = dwfl_lineinfo(line, NULL, &loc->line, NULL, NULL, NULL);
+		loc->file = abspath(dwfl_lineinfo(line, NULL, &loc->line, NULL, NULL, NULL),
+				    dwfl_line_comp_dir(line));
 	return mod;
 }
 
@@ -265,9 +281,23 @@ static void printframes(unw_context_t *uc, bool signal, bool runtimestack)
 
 /* ------------------------------------------------------------ goroutines */
 
+/* Go's wait reasons, with the newer, more specific names for the sync waits. */
 const char *const waitreasonstrings[waitReasonMax] = {
 	[waitReasonZero] = "",
 	[waitReasonPanicWait] = "panicwait",
+	[waitReasonChanReceive] = "chan receive",
+	[waitReasonChanSend] = "chan send",
+	[waitReasonChanReceiveNilChan] = "chan receive (nil chan)",
+	[waitReasonChanSendNilChan] = "chan send (nil chan)",
+	[waitReasonSelect] = "select",
+	[waitReasonSelectNoCases] = "select (no cases)",
+	[waitReasonSleep] = "sleep",
+	[waitReasonSemacquire] = "semacquire",
+	[waitReasonSyncMutexLock] = "sync.Mutex.Lock",
+	[waitReasonSyncRWMutexRLock] = "sync.RWMutex.RLock",
+	[waitReasonSyncRWMutexLock] = "sync.RWMutex.Lock",
+	[waitReasonSyncWaitGroupWait] = "sync.WaitGroup.Wait",
+	[waitReasonSyncCondWait] = "sync.Cond.Wait",
 };
 
 /* Go's goroutineheader: "goroutine 7 [chan receive, 2 minutes, locked to thread]:". */
@@ -335,7 +365,7 @@ static void tracebacksaved(struct g *gp)
 /* Every goroutine but gp, as Go's tracebackothers. */
 static void tracebackothers(struct g *me)
 {
-	for (struct g *gp = load_acquire(&allgs); gp != NULL; gp = gp->alllink) {
+	for (struct g *gp = load_acquire(&allgs); gp != NULL; gp = load_acquire(&gp->alllink)) {
 		uint32_t status = load_relaxed(&gp->atomicstatus);
 		if (gp == me || status == Gdead || status == Gidle || gp->goid == 0)
 			continue;
