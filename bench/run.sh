@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$top" && mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
 runs=${RUNS:-5}
 procs=${PROCS:-"1 2"}
-benches=${BENCHES:-"spawn yield skynet defer panic"}
+benches=${BENCHES:-"spawn yield skynet defer panic pingpong chan_buffered select mutex ring skynet_chan timers idlemem"}
 out="$build/bench"
 mkdir -p "$out/go"
 

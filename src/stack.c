@@ -190,6 +190,8 @@ static uintptr_t carve(void)
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			return 0;
+		/* where THP is "always", a huge page would make every touched stack cost 2 MiB */
+		madvise(p, len, MADV_NOHUGEPAGE);
 		arena_next = (uintptr_t)p;
 		arena_end = arena_next + len;
 		if (arena_slots < ARENA_MAX_SLOTS)
@@ -276,6 +278,7 @@ static bool stackmap(struct g *gp, size_t size)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
+	madvise(p, stack_guard + size, MADV_NOHUGEPAGE);
 	uintptr_t lo = (uintptr_t)p + stack_guard;
 	bind(gp, lo | guardinstall(lo), size);
 	return true;
