@@ -258,14 +258,12 @@ static struct g *globrunqpop(void)
 }
 
 /*
- * Takes a batch from the global queue: one G to run and up to max-1 more
- * for pp's ring (max 0: a fair share).  Called with sched.lock held.
+ * How many Gs pp takes from the global queue of size Gs: a fair share, at
+ * most max (0: no limit) and at most what its ring has room for, plus
+ * extra taken to run at once.  sched.lock held.
  */
-static struct g *globrunqget(struct p *pp, int32_t max)
+static int32_t globrunqshare(struct p *pp, int32_t size, int32_t max, int32_t extra)
 {
-	int32_t size = load_relaxed(&sched.runqsize);
-	if (size == 0)
-		return NULL;
 	int32_t n = size / load_relaxed(&gomaxprocs) + 1;
 	if (n > size)
 		n = size;
@@ -274,9 +272,20 @@ static struct g *globrunqget(struct p *pp, int32_t max)
 	if (n > RUNQ_SIZE / 2)
 		n = RUNQ_SIZE / 2;
 	/* never more than the ring holds: runqput must not spill (we hold the lock) */
-	int32_t room = RUNQ_SIZE - (int32_t)runqlen(pp);
-	if (n > room + 1)
-		n = room + 1;
+	int32_t room = RUNQ_SIZE - (int32_t)runqlen(pp) + extra;
+	return n > room ? room : n;
+}
+
+/*
+ * Takes a batch from the global queue: one G to run and up to max-1 more
+ * for pp's ring (max 0: a fair share).  Called with sched.lock held.
+ */
+static struct g *globrunqget(struct p *pp, int32_t max)
+{
+	int32_t size = load_relaxed(&sched.runqsize);
+	if (size == 0)
+		return NULL;
+	int32_t n = globrunqshare(pp, size, max, 1);
 	store_relaxed(&sched.runqsize, size - n);
 	struct g *gp = globrunqpop();
 	while (--n > 0)
@@ -1531,21 +1540,33 @@ void readyexecute(struct g *gp)
 	mcall(readyexecute_m);
 }
 
-/* Moves a fair share of the global queue to pp's. */
-static __attribute__((noinline)) void globrunqmove(struct p *pp)
+/*
+ * gp yields while the global queue holds work: a fair share of that work
+ * moves to the tail of pp's ring first, and gp goes behind it, into the
+ * ring if there is room, else to the global queue, as Go's Gosched puts
+ * every yielder.  So yielders take turns in FIFO order however many there
+ * are, and none waits behind a ring that keeps refilling.
+ */
+static __attribute__((noinline)) void globrunqmove(struct p *pp, struct g *gp)
 {
 	lock(&sched.lock);
-	struct g *gp = globrunqget(pp, 0);
+	int32_t size = load_relaxed(&sched.runqsize);
+	int32_t n = globrunqshare(pp, size, 0, 0);
+	store_relaxed(&sched.runqsize, size - n);
+	while (n-- > 0)
+		runqput(pp, globrunqpop(), false);
+	bool full = runqlen(pp) == RUNQ_SIZE;
+	if (full)
+		globrunqput(gp);
 	unlock(&sched.lock);
-	if (gp != NULL)
+	if (!full)
 		runqput(pp, gp, false);
 }
 
 /*
  * gort_yield's continuation.  Go's Gosched puts the goroutine on the
- * global queue, behind everything; gort keeps it on its P's queue, which
- * costs no lock, but first moves a batch of the global queue there, so
- * that a goroutine waiting in a yield loop still lets that work run.
+ * global queue, behind everything; gort keeps it on its P's ring, which
+ * costs no lock, unless the global queue holds work (globrunqmove).
  */
 static void gosched_m(struct g *gp)
 {
@@ -1553,8 +1574,9 @@ static void gosched_m(struct g *gp)
 	setgstatus(gp, Grunning, Grunnable);
 	dropg(mp);
 	if (unlikely(load_relaxed(&sched.runqsize) != 0))
-		globrunqmove(mp->p);
-	runqput(mp->p, gp, false);
+		globrunqmove(mp->p, gp);
+	else
+		runqput(mp->p, gp, false);
 	schedule(mp);
 }
 

@@ -175,7 +175,11 @@ int64_t checktimers(struct p *pp, int64_t now)
 		struct timer *t = pp->timers[0];
 		if (t->period > 0) {
 			/* a ticker: next tick in the future, missed ones dropped */
-			t->when += t->period * (1 + (now - t->when) / t->period);
+			int64_t step, w;
+			if (__builtin_mul_overflow((now - t->when) / t->period + 1, t->period, &step) ||
+			    __builtin_add_overflow(t->when, step, &w))
+				w = INT64_MAX;
+			t->when = w;
 			siftdown(pp, 0);
 			updatetimer0(pp);
 		} else {
@@ -223,6 +227,15 @@ void movetimers(struct p *to, struct p *from)
 	unlock(&to->timerslock);
 }
 
+/* The time ns from now, saturating: the longest durations never wrap into the past (Go's when). */
+static int64_t whenafter(int64_t ns)
+{
+	int64_t now = nanotime(), when;
+	if (ns <= 0)
+		return now;
+	return __builtin_add_overflow(now, ns, &when) ? INT64_MAX : when;
+}
+
 /* ------------------------------------------------------------ sleep */
 
 static void sleepready(void *arg)
@@ -256,7 +269,7 @@ void gort_sleep(int64_t ns)
 	}
 	if (gp == gp->m->g0)
 		throw("gort_sleep on system stack");
-	struct timer t = {.when = nanotime() + ns, .f = sleepready, .arg = gp};
+	struct timer t = {.when = whenafter(ns), .f = sleepready, .arg = gp};
 	gopark(sleepcommit, &t, waitReasonSleep);
 }
 
@@ -299,7 +312,7 @@ static gort_timer *newtimer(int64_t ns, int64_t period, void (*fn)(void *), void
 	gt->t.f = fn ? gofunc : sendtime;
 	gt->t.arg = gt;
 	gt->t.period = period;
-	addtimer(&gt->t, nanotime() + (ns > 0 ? ns : 0));
+	addtimer(&gt->t, whenafter(ns));
 	return gt;
 }
 
@@ -340,7 +353,7 @@ bool gort_timer_reset(gort_timer *t, int64_t ns)
 			gort_panic("non-positive interval for gort_timer_reset of a ticker");
 		t->t.period = ns;
 	}
-	addtimer(&t->t, nanotime() + (ns > 0 ? ns : 0));
+	addtimer(&t->t, whenafter(ns));
 	return active;
 }
 
@@ -374,7 +387,7 @@ int gort_select_timeout(gort_case *cases, int ncases, int64_t timeout_ns)
 	for (int i = 0; i < ncases; i++)
 		all[i] = cases[i];
 	all[ncases] = (gort_case){.chan = gt.c, .dir = GORT_RECV, .elem = &fired};
-	addtimer(&gt.t, nanotime() + (timeout_ns > 0 ? timeout_ns : 0));
+	addtimer(&gt.t, whenafter(timeout_ns));
 	int taken = gort_select(all, ncases + 1, true);
 	deltimer(&gt.t);
 	timerwait(&gt.t);
