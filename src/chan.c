@@ -74,14 +74,10 @@ void waiterready(struct sudog *sg)
  */
 void waiterinit(struct sudog *sg, void *elem, struct gort_chan *c)
 {
-	memset(sg, 0, sizeof *sg);
 	struct g *gp = getg();
 	if (gp != NULL && gp == gp->m->g0)
 		throw("blocking operation on system stack");
-	sg->g = gp;
-	sg->elem = elem;
-	sg->c = c;
-	sg->wakenote = &sg->note;
+	*sg = (struct sudog){.g = gp, .elem = elem, .c = c, .wakenote = &sg->note};
 }
 
 /* Blocks the caller for good: an operation on a NULL channel, an empty select. */
