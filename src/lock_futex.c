@@ -96,7 +96,9 @@ bool notetsleep(note *n, int64_t ns)
 		notesleep(n);
 		return true;
 	}
-	int64_t deadline = nanotime() + ns;
+	int64_t deadline;
+	if (__builtin_add_overflow(nanotime(), ns, &deadline))
+		deadline = INT64_MAX;
 	while (load_acquire(&n->key) == 0) {
 		futexsleep(&n->key, 0, ns);
 		if (load_acquire(&n->key) != 0)
