@@ -197,6 +197,7 @@ typedef struct gort_defer_scope {
 
 GORT_EXPORT char gort_defer_scope_enter_slow(gort_defer_scope *rec, void (*fn)(void *arg),
 					     void *arg);
+GORT_EXPORT _Noreturn void gort_defer_scope_fail(void (*fn)(void *arg));
 GORT_EXPORT void gort_defer_scope_exit_slow(gort_defer_scope *rec);
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -217,14 +218,19 @@ gort_defer_scope_enter(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
 			 :
 			 : "memory");
 	if (__builtin_expect(chain == 0 || fn == 0, 0))
-		return gort_defer_scope_enter_slow(rec, fn, arg);
-	rec->private_[0] = chain[0];
+		gort_defer_scope_fail(fn);
+	/*
+	 * Linked first, filled after: the compiler then sees, at the end of a
+	 * scope with no call in it, which function the record holds.
+	 */
+	void *top = chain[0], *frame = chain[1];
+	chain[0] = rec;
+	rec->private_[0] = top;
 	rec->private_[1] = (void *)fn;
 	rec->private_[2] = arg;
-	rec->private_[3] = chain[1];
+	rec->private_[3] = frame;
 	rec->private_[5] = 0;
 	rec->private_[6] = chain;
-	chain[0] = rec;
 	return 0;
 }
 #else
@@ -235,8 +241,10 @@ static inline __attribute__((always_inline)) void gort_defer_scope_exit(gort_def
 {
 	void **chain = (void **)rec->private_[6];
 	if (__builtin_expect(chain[0] == rec, 1)) {
+		void (*fn)(void *) = (void (*)(void *))rec->private_[1];
+		void *arg = rec->private_[2];
 		chain[0] = rec->private_[0];
-		((void (*)(void *))rec->private_[1])(rec->private_[2]);
+		fn(arg);
 		return;
 	}
 	gort_defer_scope_exit_slow(rec);

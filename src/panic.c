@@ -304,10 +304,7 @@ void gort_defer_copy(void (*fn)(void *args), const void *args, size_t size)
 	deferlink(gp, d, fn, copy);
 }
 
-/*
- * GORT_DEFER's declaration, when gort.h's inline code cannot do it (a
- * misuse to report, or a platform without it).
- */
+/* GORT_DEFER's declaration where gort.h has no inline code for it. */
 char gort_defer_scope_enter_slow(gort_defer_scope *rec, void (*fn)(void *arg), void *arg)
 {
 	struct g *gp = defergp("GORT_DEFER");
@@ -318,6 +315,15 @@ char gort_defer_scope_enter_slow(gort_defer_scope *rec, void (*fn)(void *arg), v
 	sd->chain = &gp->_defer;
 	deferlink(gp, &sd->d, fn, arg);
 	return 0;
+}
+
+/* gort.h's inline GORT_DEFER found no goroutine to defer on, or a NULL function. */
+_Noreturn void gort_defer_scope_fail(void (*fn)(void *arg))
+{
+	defergp("GORT_DEFER");
+	if (fn == NULL)
+		throw("defer of nil func value");
+	throw("GORT_DEFER: the goroutine's defer chain is not set");
 }
 
 static bool deferlinked(struct g *gp, struct _defer *d)
