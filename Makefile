@@ -136,17 +136,20 @@ else ifeq ($(SAN),tsan)
   TEST_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 endif
 
+# Criterion's per-test timeout cannot end a test whose threads all sleep
+# (a lost wakeup): the whole run has a limit of its own.
 TEST_JOBS ?= 2
+TEST_TIMEOUT ?= 1500
 test: all $(BUILD)/tests/gort-tests $(BUILD)/tests/testprog
-	$(TEST_ENV) GORT_BUILD=$(BUILD) $(BUILD)/tests/gort-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
+	$(TEST_ENV) GORT_BUILD=$(BUILD) timeout $(TEST_TIMEOUT) $(BUILD)/tests/gort-tests --jobs $(TEST_JOBS) $(TEST_ARGS)
 
 # Valgrind's memcheck over the core tests (the crash and build tests run
 # other programs).  Threads still running at exit keep their TLS blocks,
 # which memcheck calls "possibly lost": only definite leaks count.
-VALGRIND_TESTS ?= proc/* stack/* abi/* runq/* defer/*
+VALGRIND_TESTS ?= proc/* stack/* abi/* runq/* defer/* chan/*
 valgrind: all $(BUILD)/tests/gort-tests $(BUILD)/tests/testprog
 	for t in $(VALGRIND_TESTS); do \
-	  GORT_BUILD=$(BUILD) valgrind -q --trace-children=yes --error-exitcode=9 --fair-sched=yes \
+	  GORT_BUILD=$(BUILD) timeout $(TEST_TIMEOUT) valgrind -q --trace-children=yes --error-exitcode=9 --fair-sched=yes \
 	    --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
 	    --suppressions=tests/valgrind.supp $(BUILD)/tests/gort-tests --jobs $(TEST_JOBS) --filter "$$t" || exit 1; \
 	done
@@ -162,6 +165,10 @@ demo: $(EXAMPLES)
 	$(BUILD)/examples/hello
 	@echo
 	$(BUILD)/examples/skynet
+	@echo
+	$(BUILD)/examples/primes
+	@echo
+	$(BUILD)/examples/workers
 
 # -------------------------------------------------------------- install
 

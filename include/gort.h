@@ -303,7 +303,11 @@ typedef struct gort_chan gort_chan;
 /* A new channel; NULL with errno EINVAL for elem_size above 65535 (Go's limit), ENOMEM. */
 GORT_EXPORT gort_chan *gort_chan_make(size_t elem_size, size_t cap);
 
-/* Frees c (NULL: nothing).  Freeing a channel that a goroutine is blocked on is a fatal error. */
+/*
+ * Frees c (NULL: nothing).  No operation on c may still be under way, as
+ * with free(3); freeing a channel that a goroutine is blocked on is a
+ * fatal error.
+ */
 GORT_EXPORT void gort_chan_free(gort_chan *c);
 
 /*

@@ -89,6 +89,7 @@ enum {
 	STEAL_TRIES = 4,
 	FORCE_PREEMPT_NS = 10 * 1000 * 1000, /* a time slice, as Go's */
 	FREEZE_STOPWAIT = 0x7fffffff,
+	TIMER_RETRY_NS = 1000000,  /* an overdue timer with every P held: look again after this */
 };
 
 static void wakep(void);
@@ -946,35 +947,46 @@ static void stopm(struct m *mp, int64_t until)
 		throw("stopm spinning");
 	lock(&sched.lock);
 	mput(mp);
-	int64_t other = load_relaxed(&sched.timersleepuntil);
-	bool timed = until != 0 && (other == 0 || until < other);
-	if (timed)
-		store_relaxed(&sched.timersleepuntil, until);
-	unlock(&sched.lock);
-	int64_t wait = until - nanotime();
-	if (timed && !notetsleep(&mp->park, wait > 0 ? wait : 0)) {
-		lock(&sched.lock);
-		if (load_relaxed(&sched.timersleepuntil) == until)
-			store_relaxed(&sched.timersleepuntil, 0);
-		if (midleremove(mp)) {
-			struct p *pp = pidleget();
-			if (pp != NULL) {
-				unlock(&sched.lock);
-				acquirep(mp, pp);
-				return;
-			}
-			/* every P is busy: their Ms see the timers at their next schedule */
-			mput(mp);
+	for (;;) {
+		int64_t other = load_relaxed(&sched.timersleepuntil);
+		bool timed = until != 0 && (other == 0 || until < other);
+		if (timed)
+			store_relaxed(&sched.timersleepuntil, until);
+		unlock(&sched.lock);
+		if (!timed) {
+			notesleep(&mp->park);
+			break;
 		}
-		unlock(&sched.lock);
-		notesleep(&mp->park); /* a startm is on its way, or will come */
-	} else if (timed) {
+		int64_t wait = until - nanotime();
+		bool woken = notetsleep(&mp->park, wait > 0 ? wait : 0);
 		lock(&sched.lock);
 		if (load_relaxed(&sched.timersleepuntil) == until)
 			store_relaxed(&sched.timersleepuntil, 0);
-		unlock(&sched.lock);
-	} else {
-		notesleep(&mp->park);
+		if (woken) {
+			unlock(&sched.lock);
+			break;
+		}
+		if (!midleremove(mp)) {
+			/* a startm took this M: its wakeup is on the way */
+			unlock(&sched.lock);
+			notesleep(&mp->park);
+			break;
+		}
+		struct p *pp = pidleget();
+		if (pp != NULL) {
+			unlock(&sched.lock);
+			acquirep(mp, pp);
+			return;
+		}
+		/*
+		 * Every P is held, perhaps by an M on its way to sleep: stay the
+		 * timer sleeper, and look again soon if the deadline has passed.
+		 */
+		mput(mp);
+		until = nexttimer();
+		int64_t soon = nanotime() + TIMER_RETRY_NS;
+		if (until != 0 && until < soon)
+			until = soon;
 	}
 	noteclear(&mp->park);
 	struct p *pp = mp->nextp;
@@ -1389,6 +1401,7 @@ top:
 	struct p *pp = mp->p;
 	struct g *gp = NULL;
 	bool inherittime = false;
+	checktimers(pp, 0); /* what they ready runs in turn, behind what waits already */
 	/* Now and then, take from the global queue first: fairness. */
 	if (unlikely(pp->schedtick % 61 == 0) && load_relaxed(&sched.runqsize) > 0) {
 		lock(&sched.lock);

@@ -275,8 +275,14 @@ void gort_sleep(int64_t ns)
 
 /* ------------------------------------------------------------ the API */
 
+/*
+ * A timer of the API.  mu serializes what its users do to it (stop, reset,
+ * free may race each other, as Go allows): each is a deltimer and maybe an
+ * addtimer, which must not interleave with another's.
+ */
 struct gort_timer {
 	struct timer t;
+	mutex mu;
 	gort_chan *c;
 	void (*fn)(void *);
 	void *fnarg;
@@ -342,18 +348,22 @@ gort_chan *gort_timer_chan(gort_timer *t)
 
 bool gort_timer_stop(gort_timer *t)
 {
-	return deltimer(&t->t);
+	lock(&t->mu);
+	bool active = deltimer(&t->t);
+	unlock(&t->mu);
+	return active;
 }
 
 bool gort_timer_reset(gort_timer *t, int64_t ns)
 {
+	if (t->t.period > 0 && ns <= 0)
+		gort_panic("non-positive interval for gort_timer_reset of a ticker");
+	lock(&t->mu);
 	bool active = deltimer(&t->t);
-	if (t->t.period > 0) {
-		if (ns <= 0)
-			gort_panic("non-positive interval for gort_timer_reset of a ticker");
+	if (t->t.period > 0)
 		t->t.period = ns;
-	}
 	addtimer(&t->t, whenafter(ns));
+	unlock(&t->mu);
 	return active;
 }
 
@@ -361,7 +371,9 @@ void gort_timer_free(gort_timer *t)
 {
 	if (t == NULL)
 		return;
+	lock(&t->mu);
 	deltimer(&t->t);
+	unlock(&t->mu);
 	timerwait(&t->t);
 	gort_chan_free(t->c);
 	free(t);

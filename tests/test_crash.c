@@ -282,3 +282,149 @@ Test(crash, recovered_panic_after_goexit, .timeout = 30, .disabled = UNDER_TSAN)
 	expect_fatal("recovered-panic-after-goexit", NULL,
 		     "no goroutines (main called runtime.Goexit) - deadlock!");
 }
+
+/* ------------------------------------------------ channels, select, sync, timers */
+
+/*
+ * To be appended to tests/test_crash.c (it uses run_crash, expect_fatal,
+ * expect_panic and r from there); the scenarios are in
+ * testprog_chan.inc.  Deadlock reports name what each goroutine waits
+ * for, as Go's do ("goroutine 1 [chan receive]:"); they stay silent while
+ * ThreadSanitizer's own thread exists, hence .disabled = UNDER_TSAN.
+ */
+
+/*
+ * Asserts that a goroutine whose header ends with header ("goroutine 1
+ * [chan receive]:", or " [chan receive]:" for any) shows fn among its
+ * frames.
+ */
+static void assert_goroutine(const char *header, const char *fn)
+{
+	char hdr[128], frame[128];
+	snprintf(hdr, sizeof hdr, "%s\n", header);
+	snprintf(frame, sizeof frame, "\n%s(...)\n", fn);
+	for (const char *p = r.out; (p = strstr(p, hdr)) != NULL; p++) {
+		const char *body = p + strlen(hdr) - 1;
+		const char *end = strstr(body, "\ngoroutine ");
+		const char *f = strstr(body, frame);
+		if (f != NULL && (end == NULL || f < end))
+			return;
+	}
+	cr_assert_fail("no goroutine \"%s\" with %s in its traceback:\n%s", header, fn, r.out);
+}
+
+/* A deadlock report in which goroutine 1 waits for state, in fn (NULL: not checked). */
+static void expect_deadlock(const char *scenario, const char *state, const char *fn)
+{
+	char header[128];
+	snprintf(header, sizeof header, "\ngoroutine 1 [%s]:", state);
+	expect_fatal(scenario, NULL, "all goroutines are asleep - deadlock!");
+	assert_output_has(&r, header);
+	if (fn != NULL)
+		assert_goroutine(header, fn);
+}
+
+Test(crash, deadlock_chan_receive, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("chan-deadlock", "chan receive", "main_chan_deadlock");
+}
+
+Test(crash, deadlock_chan_send, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("chan-send-deadlock", "chan send", "main_chan_send_deadlock");
+}
+
+Test(crash, deadlock_nil_chan, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("nilchan-deadlock", "chan receive (nil chan)", "main_nilchan_deadlock");
+}
+
+Test(crash, deadlock_select, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("select-deadlock", "select", "main_select_deadlock");
+	expect_deadlock("select-nocases-deadlock", "select (no cases)", "main_select_nocases_deadlock");
+}
+
+Test(crash, deadlock_mutex, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("mutex-deadlock", "sync.Mutex.Lock", "main_mutex_deadlock");
+}
+
+Test(crash, deadlock_rwmutex, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("rwmutex-deadlock", "sync.RWMutex.Lock", "main_rwmutex_deadlock");
+}
+
+Test(crash, deadlock_cond, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("cond-deadlock", "sync.Cond.Wait", "main_cond_deadlock");
+}
+
+Test(crash, deadlock_waitgroup, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("waitgroup-deadlock", "sync.WaitGroup.Wait", "main_waitgroup_deadlock");
+}
+
+/* A fatal error's report shows every goroutine, each with what it waits for. */
+Test(crash, deadlock_shows_every_goroutine, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("deadlock-many", "sync.WaitGroup.Wait", "main_deadlock_many");
+	assert_goroutine(" [chan receive]:", "dl_receiver");
+	assert_goroutine(" [chan send]:", "dl_sender");
+	assert_goroutine(" [sync.Cond.Wait]:", "dl_cond_waiter");
+	assert_output_has(&r, "created by main_deadlock_many in goroutine 1\n");
+}
+
+/* Once the timers have run out, a deadlock is a deadlock. */
+Test(crash, deadlock_after_timers_ran_out, .timeout = 30, .disabled = UNDER_TSAN)
+{
+	expect_deadlock("deadlock-after-timers", "chan receive", "main_deadlock_after_timers");
+	assert_goroutine(" [chan receive]:", "dt_sleeper");
+}
+
+Test(crash, unlock_of_unlocked_mutex, .timeout = 30)
+{
+	expect_fatal("mutex-unlock-unlocked", NULL, "sync: unlock of unlocked mutex");
+	cr_assert_null(strstr(r.out, "recovered"), "a fatal error was recovered:\n%s", r.out);
+}
+
+Test(crash, unlock_of_unlocked_rwmutex, .timeout = 30)
+{
+	expect_fatal("rwmutex-unlock-unlocked", NULL, "sync: Unlock of unlocked RWMutex");
+	expect_fatal("rwmutex-runlock-unlocked", NULL, "sync: RUnlock of unlocked RWMutex");
+}
+
+/* Freeing a channel a goroutine is blocked on is fatal, not a use after free. */
+Test(crash, free_of_channel_with_blocked_goroutine, .timeout = 30)
+{
+	run_crash("chan-free-blocked", NULL);
+	assert_output_has(&r, "fatal error: ");
+	cr_assert_null(strstr(r.out, "freed"), "gort_chan_free returned:\n%s", r.out);
+}
+
+Test(crash, channel_panics_unrecovered, .timeout = 30)
+{
+	expect_panic("send-closed", NULL, "panic: send on closed channel\n\ngoroutine 1 [running]:\n");
+	assert_goroutine("goroutine 1 [running]:", "main_send_closed");
+	expect_panic("close-closed", NULL, "panic: close of closed channel\n\ngoroutine 1 [running]:\n");
+	expect_panic("close-nil", NULL, "panic: close of nil channel\n\ngoroutine 1 [running]:\n");
+}
+
+Test(crash, blocked_send_panics_on_close, .timeout = 30)
+{
+	expect_panic("blocked-send-closed", NULL, "panic: send on closed channel\n\ngoroutine ");
+	assert_goroutine(" [running]:", "blocked_sender");
+}
+
+Test(crash, negative_waitgroup_counter_unrecovered, .timeout = 30)
+{
+	expect_panic("waitgroup-negative", NULL, "panic: sync: negative WaitGroup counter\n\ngoroutine 1 [running]:\n");
+}
+
+/* An after_func's function runs in a goroutine of its own: a panic there is that goroutine's. */
+Test(crash, panic_in_after_func, .timeout = 30)
+{
+	expect_panic("after-func-panic", NULL, "panic: in a timer\n\ngoroutine ");
+	assert_goroutine(" [running]:", "timer_panics");
+	cr_assert_null(strstr(r.out, "goroutine 1 [running]:"), "the panic is not main's:\n%s", r.out);
+}

@@ -351,6 +351,280 @@ static int main_recovered_panic_after_goexit(void *arg)
 	gort_goexit();
 }
 
+/* ------------------------------------------------------------ channels, select, sync, timers */
+
+
+static volatile int chan_sink;
+
+/* ------------------------------------------------ deadlocks */
+
+/* Goroutine 1 waits on a channel nobody else can send on. */
+static int main_chan_deadlock(void *arg)
+{
+	gort_chan *c = gort_chan_make(sizeof(int), 0);
+	int v = 0;
+	gort_chan_recv(c, &v);
+	chan_sink = v;
+	return 0;
+}
+
+static int main_chan_send_deadlock(void *arg)
+{
+	gort_chan *c = gort_chan_make(sizeof(int), 1);
+	int v = 1;
+	gort_chan_send(c, &v); /* fills the buffer */
+	gort_chan_send(c, &v);
+	chan_sink = v;
+	return 0;
+}
+
+static int main_nilchan_deadlock(void *arg)
+{
+	int v = 0;
+	gort_chan_recv(NULL, &v);
+	chan_sink = v;
+	return 0;
+}
+
+static int main_select_deadlock(void *arg)
+{
+	gort_chan *a = gort_chan_make(sizeof(int), 0), *b = gort_chan_make(sizeof(int), 0);
+	int v = 0, x = 1;
+	gort_case cs[3] = {{.chan = a, .dir = GORT_RECV, .elem = &v},
+			   {.chan = b, .dir = GORT_SEND, .elem = &x},
+			   {.chan = NULL, .dir = GORT_RECV, .elem = &v}};
+	chan_sink = gort_select(cs, 3, true);
+	return 0;
+}
+
+static int main_select_nocases_deadlock(void *arg)
+{
+	chan_sink = gort_select(NULL, 0, true);
+	return 0;
+}
+
+static int main_mutex_deadlock(void *arg)
+{
+	static gort_mutex mu;
+	gort_mutex_lock(&mu);
+	gort_mutex_lock(&mu);
+	chan_sink = 1;
+	return 0;
+}
+
+static int main_rwmutex_deadlock(void *arg)
+{
+	static gort_rwmutex rw;
+	gort_rwmutex_rlock(&rw);
+	gort_rwmutex_lock(&rw);
+	chan_sink = 1;
+	return 0;
+}
+
+static int main_cond_deadlock(void *arg)
+{
+	static gort_mutex mu;
+	static gort_cond cond;
+	gort_mutex_lock(&mu);
+	gort_cond_wait(&cond, &mu);
+	chan_sink = 1;
+	return 0;
+}
+
+static int main_waitgroup_deadlock(void *arg)
+{
+	static gort_waitgroup wg;
+	gort_waitgroup_add(&wg, 1);
+	gort_waitgroup_wait(&wg);
+	chan_sink = 1;
+	return 0;
+}
+
+/* Every goroutine blocked, each on something else: all of them are reported. */
+static gort_chan *dl_c, *dl_d;
+static gort_mutex dl_mu;
+static gort_cond dl_cond;
+
+static __attribute__((noinline)) void dl_receiver(void *arg)
+{
+	int v = 0;
+	gort_chan_recv(dl_c, &v);
+	chan_sink = v;
+}
+
+static __attribute__((noinline)) void dl_sender(void *arg)
+{
+	int v = 1;
+	gort_chan_send(dl_d, &v);
+	chan_sink = v;
+}
+
+static __attribute__((noinline)) void dl_cond_waiter(void *arg)
+{
+	gort_mutex_lock(&dl_mu);
+	gort_cond_wait(&dl_cond, &dl_mu);
+	chan_sink = 1;
+}
+
+static int main_deadlock_many(void *arg)
+{
+	static gort_waitgroup wg;
+	dl_c = gort_chan_make(sizeof(int), 0);
+	dl_d = gort_chan_make(sizeof(int), 0);
+	gort_waitgroup_add(&wg, 1);
+	gort_go(dl_receiver, NULL);
+	gort_go(dl_sender, NULL);
+	gort_go(dl_cond_waiter, NULL);
+	gort_waitgroup_wait(&wg);
+	chan_sink = 1;
+	return 0;
+}
+
+/* Timers that ran out do not hide a deadlock that follows them. */
+static gort_chan *dt_c;
+
+static void dt_sleeper(void *arg)
+{
+	gort_sleep(20 * 1000000LL);
+	int v = 0;
+	gort_chan_recv(dt_c, &v); /* nobody sends */
+	chan_sink = v;
+}
+
+static int main_deadlock_after_timers(void *arg)
+{
+	gort_sleep(10 * 1000000LL);
+	gort_timer *t = gort_timer_make(5 * 1000000LL);
+	int64_t when;
+	gort_chan_recv(gort_timer_chan(t), &when);
+	gort_timer_free(t);
+	dt_c = gort_chan_make(sizeof(int), 0);
+	gort_go(dt_sleeper, NULL);
+	int v = 0;
+	gort_chan_recv(dt_c, &v); /* deadlock once the sleeper blocks too */
+	chan_sink = v;
+	return 0;
+}
+
+/* ------------------------------------------------ fatal misuse */
+
+static void chan_print_recovered(void *arg)
+{
+	if (gort_recover(NULL))
+		fputs("recovered\n", stderr);
+}
+
+static void unlock_unlocked(void *arg)
+{
+	static gort_mutex mu;
+	gort_defer(chan_print_recovered, NULL); /* a fatal error runs no deferred call */
+	gort_mutex_unlock(&mu);
+}
+
+static int main_mutex_unlock_unlocked(void *arg)
+{
+	gort_call(unlock_unlocked, NULL);
+	return 0;
+}
+
+static int main_rwmutex_unlock_unlocked(void *arg)
+{
+	static gort_rwmutex rw;
+	gort_rwmutex_unlock(&rw);
+	return 0;
+}
+
+static int main_rwmutex_runlock_unlocked(void *arg)
+{
+	static gort_rwmutex rw;
+	gort_rwmutex_runlock(&rw);
+	return 0;
+}
+
+/* Freeing a channel a goroutine is blocked on. */
+static void chan_free_receiver(void *arg)
+{
+	int v = 0;
+	gort_chan_recv(arg, &v);
+	chan_sink = v;
+}
+
+static int main_chan_free_blocked(void *arg)
+{
+	gort_chan *c = gort_chan_make(sizeof(int), 0);
+	gort_go(chan_free_receiver, c);
+	gort_sleep(20 * 1000000LL); /* it blocks */
+	gort_chan_free(c);
+	fputs("freed\n", stderr);
+	return 0;
+}
+
+/* ------------------------------------------------ panics nobody recovers */
+
+static int main_send_closed(void *arg)
+{
+	gort_chan *c = gort_chan_make(sizeof(int), 1);
+	gort_chan_close(c);
+	int v = 1;
+	gort_chan_send(c, &v);
+	return 0;
+}
+
+static int main_close_closed(void *arg)
+{
+	gort_chan *c = gort_chan_make(sizeof(int), 0);
+	gort_chan_close(c);
+	gort_chan_close(c);
+	return 0;
+}
+
+static int main_close_nil(void *arg)
+{
+	gort_chan_close(NULL);
+	return 0;
+}
+
+static int main_waitgroup_negative(void *arg)
+{
+	static gort_waitgroup wg;
+	gort_waitgroup_done(&wg);
+	return 0;
+}
+
+/* A blocked sender panics when its channel is closed. */
+static gort_chan *bsc;
+
+static __attribute__((noinline)) void blocked_sender(void *arg)
+{
+	int v = 1;
+	gort_chan_send(bsc, &v);
+	chan_sink = v;
+}
+
+static int main_blocked_send_closed(void *arg)
+{
+	bsc = gort_chan_make(sizeof(int), 0);
+	gort_go(blocked_sender, NULL);
+	gort_sleep(20 * 1000000LL);
+	gort_chan_close(bsc);
+	for (;;)
+		gort_sleep(1000000LL);
+	return 0;
+}
+
+static void timer_panics(void *arg)
+{
+	gort_panic("in a timer");
+}
+
+static int main_after_func_panic(void *arg)
+{
+	gort_after_func(5 * 1000000LL, timer_panics, NULL);
+	for (;;)
+		gort_sleep(1000000LL);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void *);
@@ -381,6 +655,27 @@ static const struct {
 	{"goexit-in-panic", main_goexit_in_panic},
 	{"panic-after-goexit", main_panic_after_goexit},
 	{"recovered-panic-after-goexit", main_recovered_panic_after_goexit},
+	{"chan-deadlock", main_chan_deadlock},
+	{"chan-send-deadlock", main_chan_send_deadlock},
+	{"nilchan-deadlock", main_nilchan_deadlock},
+	{"select-deadlock", main_select_deadlock},
+	{"select-nocases-deadlock", main_select_nocases_deadlock},
+	{"mutex-deadlock", main_mutex_deadlock},
+	{"rwmutex-deadlock", main_rwmutex_deadlock},
+	{"cond-deadlock", main_cond_deadlock},
+	{"waitgroup-deadlock", main_waitgroup_deadlock},
+	{"deadlock-many", main_deadlock_many},
+	{"deadlock-after-timers", main_deadlock_after_timers},
+	{"mutex-unlock-unlocked", main_mutex_unlock_unlocked},
+	{"rwmutex-unlock-unlocked", main_rwmutex_unlock_unlocked},
+	{"rwmutex-runlock-unlocked", main_rwmutex_runlock_unlocked},
+	{"chan-free-blocked", main_chan_free_blocked},
+	{"send-closed", main_send_closed},
+	{"close-closed", main_close_closed},
+	{"close-nil", main_close_nil},
+	{"waitgroup-negative", main_waitgroup_negative},
+	{"blocked-send-closed", main_blocked_send_closed},
+	{"after-func-panic", main_after_func_panic},
 };
 
 int main(int argc, char **argv)
