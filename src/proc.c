@@ -1402,8 +1402,11 @@ top:
 	struct g *gp = NULL;
 	bool inherittime = false;
 	checktimers(pp, 0); /* what they ready runs in turn, behind what waits already */
-	/* Now and then, take from the global queue first: fairness. */
-	if (unlikely(pp->schedtick % 61 == 0) && load_relaxed(&sched.runqsize) > 0) {
+	/* Now and then, a preempted creator and the global queue go first: fairness. */
+	if (unlikely(pp->schedtick % 61 == 0) && pp->preempted != NULL) {
+		gp = pp->preempted;
+		pp->preempted = NULL;
+	} else if (unlikely(pp->schedtick % 61 == 0) && load_relaxed(&sched.runqsize) > 0) {
 		lock(&sched.lock);
 		gp = globrunqget(pp, 1);
 		unlock(&sched.lock);
@@ -1584,12 +1587,22 @@ static __attribute__((noinline)) void globrunqmove(struct p *pp, struct g *gp)
 static void gosched_m(struct g *gp)
 {
 	struct m *mp = gp->m;
+	struct p *pp = mp->p;
 	setgstatus(gp, Grunning, Grunnable);
 	dropg(mp);
 	if (unlikely(load_relaxed(&sched.runqsize) != 0))
-		globrunqmove(mp->p, gp);
+		globrunqmove(pp, gp);
 	else
-		runqput(mp->p, gp, false);
+		runqput(pp, gp, false);
+	/*
+	 * A goroutine preempted at gort_go goes before yielders: one that
+	 * yields while waiting for the creator must not keep it from running.
+	 */
+	struct g *pre = pp->preempted;
+	if (unlikely(pre != NULL)) {
+		pp->preempted = NULL;
+		execute(mp, pre, false);
+	}
 	schedule(mp);
 }
 

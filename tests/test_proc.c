@@ -622,6 +622,37 @@ Test(proc, creator_preempted_after_a_time_slice, .timeout = 60)
 	run_main(main_preempted, NULL);
 }
 
+/*
+ * A goroutine that yields while it waits for a creator must not keep the
+ * preempted creator from running (it would wait for ever, with one P).
+ */
+static _Atomic bool created;
+
+static void yieldwaiter(void *arg)
+{
+	while (!atomic_load(&created))
+		gort_yield();
+	atomic_fetch_add(&randuring, 1);
+}
+
+static int main_yield_behind_creator(void *arg)
+{
+	cr_assert_eq(gort_go(yieldwaiter, NULL), 0);
+	int64_t end = nanotime() + 50000000LL; /* several time slices */
+	while (nanotime() < end)
+		cr_assert_eq(gort_go(noop, NULL), 0);
+	atomic_store(&created, true);
+	while (atomic_load(&randuring) == 0)
+		gort_yield();
+	return 0;
+}
+
+Test(proc, yielder_does_not_starve_a_preempted_creator, .timeout = 60)
+{
+	setenv("GORT_MAXPROCS", "1", 1);
+	run_main(main_yield_behind_creator, NULL);
+}
+
 /* ------------------------------------------------------- a million parked */
 
 static struct testgate millgate;
