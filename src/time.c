@@ -173,6 +173,8 @@ int64_t checktimers(struct p *pp, int64_t now)
 	lock(&pp->timerslock);
 	while (pp->ntimers > 0 && pp->timers[0]->when <= now) {
 		struct timer *t = pp->timers[0];
+		/* before t leaves the heap: whoever sees it gone must see it running */
+		atomic_store(&pp->runningtimer, t);
 		if (t->period > 0) {
 			/* a ticker: next tick in the future, missed ones dropped */
 			int64_t step, w;
@@ -187,7 +189,6 @@ int64_t checktimers(struct p *pp, int64_t now)
 		}
 		void (*f)(void *) = t->f;
 		void *arg = t->arg;
-		atomic_store(&pp->runningtimer, t);
 		unlock(&pp->timerslock);
 		f(arg); /* t may be gone from here on */
 		atomic_store(&pp->runningtimer, NULL);
