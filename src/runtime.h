@@ -352,7 +352,8 @@ struct p {
 	int32_t ntimers;
 	int32_t timerscap;
 	_Atomic int64_t timer0when; /* the earliest when, 0 for none: read without the lock */
-	_Atomic(struct timer *) runningtimer; /* whose function its M is running */
+	_Atomic(struct timer *) runningtimer; /* whose function is running */
+	_Atomic uint32_t timersrunning;      /* an M is running this P's timers */
 	int32_t ndeferpool;    /* free pooled defer records (panic.c) */
 	struct _defer *deferpool[DEFERPOOL_SIZE];
 	/* goroutines created minus goroutines exited on this P (read by gcount) */

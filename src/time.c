@@ -170,6 +170,10 @@ int64_t checktimers(struct p *pp, int64_t now)
 		now = nanotime();
 	if (now < next)
 		return next;
+	/* one M at a time runs a P's timers, so runningtimer names the one running */
+	uint32_t idle = 0;
+	if (!atomic_compare_exchange_strong(&pp->timersrunning, &idle, 1))
+		return next;
 	lock(&pp->timerslock);
 	while (pp->ntimers > 0 && pp->timers[0]->when <= now) {
 		struct timer *t = pp->timers[0];
@@ -195,6 +199,7 @@ int64_t checktimers(struct p *pp, int64_t now)
 		lock(&pp->timerslock);
 	}
 	unlock(&pp->timerslock);
+	atomic_store(&pp->timersrunning, 0);
 	return load_relaxed(&pp->timer0when);
 }
 
