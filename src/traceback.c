@@ -138,7 +138,10 @@ static void printfuncname(const char *name)
 	printstr(buf);
 }
 
-/* "\tfile:line +0xoff", Go's second line of a frame; no offset for an inlined call. */
+/*
+ * "\tfile:line +0xoff", Go's second line of a frame; no offset for an
+ * inlined call or a function's entry.
+ */
 static void printfileline(const char *file, int line, uintptr_t off, bool withoff)
 {
 	printstr("\t");
@@ -255,7 +258,7 @@ static void printframe(struct tbstate *st, uintptr_t pc, uintptr_t lookup, bool 
 	if (name != NULL && frameroom(st)) {
 		printfuncname(name);
 		printstr("(...)\n");
-		printfileline(file, line, pc - loc.entry, true);
+		printfileline(file, line, pc - loc.entry, pc > loc.entry);
 		st->printed++;
 	}
 }
@@ -350,12 +353,20 @@ static void printcreatedby(struct g *gp)
 	printfileline(loc.file, loc.line, gp->gopc - loc.entry, true);
 }
 
-/* The stack of a goroutine that is not running, from its saved context. */
+/*
+ * The stack of a goroutine that is not running, from its saved context.
+ * One that never ran shows its function at its entry, as Go's does.
+ */
 static void tracebacksaved(struct g *gp)
 {
 	uintptr_t sp = gp->sched.sp;
-	if (sp == 0)
+	if (sp == 0) {
+		if (gp->fn == NULL)
+			return;
+		struct tbstate st = {.level = debug.traceback};
+		printframe(&st, (uintptr_t)gp->fn, (uintptr_t)gp->fn, false);
 		return;
+	}
 	unw_context_t uc;
 	memset(&uc, 0, sizeof uc);
 	gobufcontext(sp, &uc);

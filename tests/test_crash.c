@@ -58,10 +58,13 @@ Test(crash, overflow_mprotect_guard, .timeout = 30) { expect_overflow("mprotect"
  * Without a hardware guard, an overflow is caught where the stack pointer
  * leaves its stack and memory ends: below a stack of its own mapping, at
  * once (a default stack would first run through the stacks below it).
+ * One P: a thread started after the stack was mapped could have its own
+ * memory (ASan's thread state) mapped just below it, where the recursion
+ * would run through it before it faulted.
  */
 Test(crash, overflow_soft, .timeout = 30)
 {
-	const char *e[] = {"GORT_DEBUG=stackguard=soft", NULL};
+	const char *e[] = {"GORT_DEBUG=stackguard=soft", "GORT_MAXPROCS=1", NULL};
 	expect_fatal("overflow-mapped", e, "stack overflow");
 	assert_output_has(&r, "runtime: goroutine stack exceeds 131072-byte limit\n");
 }
@@ -228,6 +231,21 @@ Test(crash, traceback_all_shows_every_goroutine, .timeout = 30)
 		  "%s", r.out);
 	run_crash("traceback-all", NULL);
 	cr_assert_null(strstr(r.out, "parked_fn"), "only the panicking goroutine by default:\n%s", r.out);
+}
+
+Test(crash, traceback_shows_a_goroutine_that_never_ran_at_its_function, .timeout = 30)
+{
+	const char *e[] = {"GORT_TRACEBACK=all", "GORT_MAXPROCS=1", NULL};
+	expect_panic("traceback-all", e, "panic: with others\n\ngoroutine 1 [running]:\n");
+	/* Go's form: the function's first line, and no offset at its entry */
+	const char *late = strstr(r.out, " [runnable]:\nlate_fn(...)\n\t");
+	cr_assert_not_null(late, "%s", r.out);
+	const char *fileline = late + strlen(" [runnable]:\nlate_fn(...)\n");
+	const char *end = strchr(fileline, '\n');
+	const char *created = "\ncreated by main_traceback_all";
+	cr_assert(end != NULL && strncmp(end, created, strlen(created)) == 0 &&
+			  memchr(fileline, '+', (size_t)(end - fileline)) == NULL,
+		  "%s", r.out);
 }
 
 Test(crash, throw_shows_goroutines, .timeout = 30)

@@ -250,7 +250,8 @@ static int main_sigfpe(void *arg)
 
 /*
  * Other goroutines in a report (GORT_TRACEBACK=all): one parked, made to
- * look parked for three minutes, and one runnable.
+ * look parked for three minutes, one runnable, and one created just
+ * before the panic (with GORT_MAXPROCS=1, it never ran).
  */
 static struct g *parked;
 
@@ -267,6 +268,11 @@ static __attribute__((noinline)) void yielder_fn(void *arg)
 		gort_yield();
 }
 
+static __attribute__((noinline)) void late_fn(void *arg)
+{
+	sink = 2;
+}
+
 static int main_traceback_all(void *arg)
 {
 	gort_go(parked_fn, NULL);
@@ -274,6 +280,7 @@ static int main_traceback_all(void *arg)
 	while (parked == NULL || atomic_load(&parked->atomicstatus) != Gwaiting)
 		gort_yield();
 	parked->waitsince = nanotime_coarse() - 3 * 60000000000LL - 1000000000LL;
+	gort_go(late_fn, NULL);
 	panicker("with others");
 	return 0;
 }
