@@ -253,11 +253,11 @@ static int main_sigfpe(void *arg)
  * look parked for three minutes, one runnable, and one created just
  * before the panic (with GORT_MAXPROCS=1, it never ran).
  */
-static struct g *parked;
+static struct g *_Atomic parked;
 
 static __attribute__((noinline)) void parked_fn(void *arg)
 {
-	parked = getg();
+	atomic_store(&parked, getg());
 	gopark(NULL, NULL, waitReasonZero);
 	sink = 1; /* not a tail call: the frame stays on the stack */
 }
@@ -277,9 +277,10 @@ static int main_traceback_all(void *arg)
 {
 	gort_go(parked_fn, NULL);
 	gort_go(yielder_fn, NULL);
-	while (parked == NULL || atomic_load(&parked->atomicstatus) != Gwaiting)
+	struct g *gp;
+	while ((gp = atomic_load(&parked)) == NULL || atomic_load(&gp->atomicstatus) != Gwaiting)
 		gort_yield();
-	parked->waitsince = nanotime_coarse() - 3 * 60000000000LL - 1000000000LL;
+	gp->waitsince = nanotime_coarse() - 3 * 60000000000LL - 1000000000LL;
 	gort_go(late_fn, NULL);
 	panicker("with others");
 	return 0;
