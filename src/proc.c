@@ -724,11 +724,15 @@ int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t gopc
 		return 0;
 	/*
 	 * gort has no timer preemption, but a goroutine that creates others
-	 * in a loop for a whole time slice is preempted here, as Go's would
-	 * be: otherwise, with one P, it could queue millions before any ran.
+	 * in a loop is preempted here: after a whole time slice, as Go's
+	 * would be (otherwise, with one P, it could queue millions before any
+	 * ran), and as soon as its P's ring is full.  Running the ring then,
+	 * rather than spilling half of it to the global queue at the next
+	 * gort_go, keeps the new goroutines, their stacks and the dead Gs
+	 * they leave on this P, with no lock taken.
 	 */
-	if (unlikely((++pp->newprocs & 255) == 0) && mp->lockedg == NULL && pp->preempted == NULL &&
-	    slicedone(pp))
+	if (unlikely(runqlen(pp) == RUNQ_SIZE || ((++pp->newprocs & 255) == 0 && slicedone(pp))) &&
+	    mp->lockedg == NULL && pp->preempted == NULL)
 		mcall(gopreempt_m);
 	return 0;
 }
