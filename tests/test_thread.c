@@ -127,11 +127,20 @@ static int main_exchange(void *arg)
 			cr_assert_eq(gort_go(x_goroutine_receiver, NULL), 0);
 			cr_assert_eq(gort_go(x_goroutine_sender, (void *)i), 0);
 		}
+		/*
+		 * A thread may wait for the mutex behind a goroutine receiver
+		 * that needs this processor: joining it while it has not finished
+		 * would block the processor with it.
+		 */
 		testwg_wait(&x.senders);
+		while (atomic_load(&x.thread_senders_left) > 0)
+			gort_yield();
 		for (long i = 0; i < X_THREADS; i++)
 			pthread_join(ts[i], NULL);
 		gort_chan_close(x.c);
 		testwg_wait(&x.receivers);
+		while (atomic_load(&x.thread_receivers_left) > 0)
+			gort_yield();
 		for (long i = 0; i < X_THREADS; i++)
 			pthread_join(tr[i], NULL);
 		for (long i = 0; i < total; i++)
