@@ -1,11 +1,27 @@
 /*
- * Runtime locks and notes on Linux futexes (Go's lock_futex.go).
+ * Runtime locks and notes on Linux futexes (after Go's lock_futex.go).
  *
- * mutex: key is 0 (unlocked), 1 (locked) or 2 (locked, and someone may be
- * sleeping in the kernel).  A locker spins a little first: the runtime's
- * critical sections are a few dozen instructions, and a futex round trip is
- * microseconds.  Unlock wakes a sleeper only when the key says there may be
- * one, so uncontended lock/unlock is one atomic exchange each.
+ * mutex: key is 0 (unlocked) or 1 (locked).  A locker spins a little
+ * first: the runtime's critical sections are a few dozen instructions, and
+ * a futex round trip is microseconds.  Then it counts itself in sleepers,
+ * a table hashed by the lock's address, and sleeps on the key.
+ *
+ * Uncontended, lock is one atomic exchange and unlock none: a release
+ * store of 0, then a look at the lock's sleepers slot.  Two constraints
+ * shape that.  The slot lives outside the lock, in memory that outlives
+ * it, because the store is the last moment the unlocker may touch the
+ * lock: right after it, another thread may take it, finish, and free the
+ * channel it is part of.  And an unlock that misses a sleeper would be a
+ * lost wakeup, while a store followed by a load of another word is the one
+ * reordering x86 allows; so the two sides are fenced asymmetrically.  A
+ * sleeper counts itself, then membarrier(2) runs a full barrier on every
+ * CPU running one of our threads, and only then checks the key a last
+ * time.  An unlock whose store was still pending in its CPU had it drained
+ * by that barrier, and the sleeper sees the key free; an unlock that loads
+ * the slot after that barrier sees the sleeper.  The barrier costs
+ * microseconds, paid only by a thread about to sleep anyway.  Where the
+ * kernel refuses membarrier (seccomp, emulators), unlock fences instead.
+ * Locks that share a slot only cost each other a spurious futex wake.
  *
  * note: key is 0 until notewakeup sets it to 1.  A note has one sleeper and
  * one waker; a second wakeup is a fatal error, because it means two parties
@@ -14,8 +30,25 @@
  */
 #include "runtime.h"
 
-enum { MUTEX_UNLOCKED = 0, MUTEX_LOCKED = 1, MUTEX_SLEEPING = 2 };
+enum { MUTEX_UNLOCKED = 0, MUTEX_LOCKED = 1 };
 enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30, PASSIVE_SPIN = 1 };
+enum { SLEEPERS_BITS = 8 };
+
+/* Set once, before main and so before any of our threads: membarrier works. */
+static bool asymmetric;
+
+/* threads sleeping for a lock, or about to, by hash of its address */
+static _Atomic uint32_t sleepers[1 << SLEEPERS_BITS];
+
+static __attribute__((constructor)) void lockinit(void)
+{
+	asymmetric = membarrierinit();
+}
+
+static inline _Atomic uint32_t *sleepersof(mutex *l)
+{
+	return &sleepers[((uintptr_t)l * 0x9e3779b97f4a7c15u) >> (64 - SLEEPERS_BITS)];
+}
 
 static inline void procyield(int n)
 {
@@ -25,34 +58,25 @@ static inline void procyield(int n)
 
 void lock(mutex *l)
 {
-	uint32_t v = atomic_exchange(&l->key, MUTEX_LOCKED);
-	if (likely(v == MUTEX_UNLOCKED))
+	if (likely(atomic_exchange(&l->key, MUTEX_LOCKED) == MUTEX_UNLOCKED))
 		return;
-	/*
-	 * v is MUTEX_LOCKED or MUTEX_SLEEPING.  Whatever it was, it must be
-	 * restored when we take the lock, or a sleeper could be forgotten.
-	 */
-	uint32_t wait = v;
-	for (;;) {
-		for (int i = 0; i < ACTIVE_SPIN + PASSIVE_SPIN; i++) {
-			for (;;) {
-				uint32_t u = MUTEX_UNLOCKED;
-				if (load_relaxed(&l->key) != MUTEX_UNLOCKED)
-					break;
-				if (atomic_compare_exchange_weak(&l->key, &u, wait))
-					return;
-			}
-			if (i < ACTIVE_SPIN)
-				procyield(ACTIVE_SPIN_CNT);
-			else
-				osyield();
-		}
-		v = atomic_exchange(&l->key, MUTEX_SLEEPING);
-		if (v == MUTEX_UNLOCKED)
+	for (int i = 0; i < ACTIVE_SPIN + PASSIVE_SPIN; i++) {
+		uint32_t u = MUTEX_UNLOCKED;
+		if (load_relaxed(&l->key) == MUTEX_UNLOCKED &&
+		    atomic_compare_exchange_weak(&l->key, &u, MUTEX_LOCKED))
 			return;
-		wait = MUTEX_SLEEPING;
-		futexsleep(&l->key, MUTEX_SLEEPING, -1);
+		if (i < ACTIVE_SPIN)
+			procyield(ACTIVE_SPIN_CNT);
+		else
+			osyield();
 	}
+	_Atomic uint32_t *slot = sleepersof(l);
+	atomic_fetch_add(slot, 1);
+	if (asymmetric)
+		membarrier();
+	while (atomic_exchange(&l->key, MUTEX_LOCKED) != MUTEX_UNLOCKED)
+		futexsleep(&l->key, MUTEX_LOCKED, -1);
+	atomic_fetch_sub(slot, 1);
 }
 
 /* Takes l if it is free; never waits. */
@@ -64,10 +88,17 @@ bool trylock(mutex *l)
 
 void unlock(mutex *l)
 {
-	uint32_t v = atomic_exchange(&l->key, MUTEX_UNLOCKED);
-	if (unlikely(v == MUTEX_UNLOCKED))
+	/* while we hold l, nobody else changes its key */
+	if (unlikely(load_relaxed(&l->key) != MUTEX_LOCKED))
 		throw("unlock of unlocked lock");
-	if (v == MUTEX_SLEEPING)
+	_Atomic uint32_t *slot = sleepersof(l);
+	store_release(&l->key, MUTEX_UNLOCKED);
+	if (asymmetric)
+		atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps the order */
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	/* l may be freed by now: only its address is used, by the kernel */
+	if (unlikely(load_relaxed(slot) != 0))
 		futexwakeup(&l->key, 1);
 }
 

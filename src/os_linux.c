@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -72,6 +73,26 @@ void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt)
 {
 	if (syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, cnt, NULL, NULL, 0) < 0)
 		throw("futexwakeup failed");
+}
+
+/*
+ * Whether this process can use membarrier: registers for the private
+ * expedited command (Linux 4.14), which seccomp filters and emulators
+ * may refuse.
+ */
+bool membarrierinit(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+		return false;
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+/* A full memory barrier on every CPU running a thread of this process. */
+void membarrier(void)
+{
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		throw("membarrier failed");
 }
 
 /* ---------------------------------------------------------- CPU count */

@@ -535,6 +535,8 @@ double cgroupcpulimit(const char *cgroupfile, const char *mountinfo);
 int32_t defaultmaxprocs(int32_t ncpu, double limit);
 void futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
 void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
+bool membarrierinit(void);
+void membarrier(void);
 bool newosproc(struct m *mp);
 void minit(struct m *mp);
 

@@ -117,6 +117,7 @@ void semrelease(uint32_t *addr, bool handoff)
 
 static inline mutex *nllock(gort_cond *l)
 {
+	_Static_assert(sizeof l->lock_ == sizeof(mutex), "gort_cond's lock is a runtime mutex");
 	return (mutex *)&l->lock_;
 }
 
