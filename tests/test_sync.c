@@ -803,7 +803,10 @@ static void gen_waiter(void *arg)
 	gort_mutex_lock(&mu);
 	atomic_fetch_add(&running, 1);
 	gort_cond_wait(&cond, &mu);
-	atomic_store(&woke_order[atomic_fetch_add(&woke_n, 1)], (long)arg);
+	/* mu serializes the waiters; woke_n moves only once the order is stored */
+	long k = atomic_load(&woke_n);
+	atomic_store(&woke_order[k], (long)arg);
+	atomic_store(&woke_n, k + 1);
 	gort_mutex_unlock(&mu);
 	testwg_done(&wg);
 }
