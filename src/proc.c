@@ -83,8 +83,7 @@ _Atomic int32_t runtime_state;
 
 enum {
 	GOID_BATCH = 16,
-	GFREE_LOCAL_MAX = 64,   /* a P's dead Gs beyond this go to the global list... */
-	GFREE_LOCAL_KEEP = 32,  /* ...until this many are left */
+	GFREE_PREFETCH = 4,     /* how far ahead gfget fetches the Gs it will hand out */
 	MAX_MCOUNT = 10000,
 	STEAL_TRIES = 4,
 	FORCE_PREEMPT_NS = 10 * 1000 * 1000, /* a time slice, as Go's */
@@ -391,6 +390,15 @@ inline __attribute__((always_inline)) struct g *runqget(struct p *pp, bool *inhe
 		struct g *gp = load_relaxed(&pp->runq[h % RUNQ_SIZE]);
 		if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + 1, memory_order_release,
 							     memory_order_relaxed)) {
+			/*
+			 * The next G was likely made or last run on another
+			 * P: fetch what execute and goentry read of it now.
+			 */
+			if (t - h > 1) {
+				struct g *after = load_relaxed(&pp->runq[(h + 1) % RUNQ_SIZE]);
+				__builtin_prefetch(after);
+				__builtin_prefetch((char *)after + CACHELINE);
+			}
 			*inherittime = false;
 			return gp;
 		}
@@ -485,16 +493,6 @@ uint32_t runqlen(struct p *pp)
 
 /* ------------------------------------------------------- Gs and free Gs */
 
-static struct g *glistpop(glist *l)
-{
-	struct g *gp = l->head;
-	if (gp != NULL) {
-		l->head = gp->schedlink;
-		l->n--;
-	}
-	return gp;
-}
-
 _Atomic(struct g *) allgs;
 static _Atomic(struct g *) *allgtail = &allgs;
 static mutex allglock;
@@ -517,97 +515,106 @@ struct g *malg(void)
 }
 
 /*
- * The global free list is a stack of batches (NULL-terminated lists), so
- * that a P hands over or takes back 32 dead Gs in one step under the lock,
- * without walking them.  gflock held.
+ * Dead Gs are kept in stacks of pointers, a P's own and a global one, so
+ * that taking one reads nothing of it: a G freed on another P has its lines
+ * in that P's cache, and a list linked through the Gs would make every take
+ * wait for one.  gfget instead fetches the lines newproc1 writes a few Gs
+ * ahead, all at once.
  */
-static void gfpushbatch(glist batch)
+static void gfprefetch(struct g *gp)
 {
-	if (sched.gfree.n == sched.gfree.cap) {
-		int32_t cap = sched.gfree.cap ? sched.gfree.cap * 2 : 64;
-		glist *v = realloc(sched.gfree.v, (size_t)cap * sizeof *v);
-		if (v == NULL)
-			throw("out of memory in the free goroutine list");
-		sched.gfree.v = v;
-		sched.gfree.cap = cap;
-	}
-	sched.gfree.v[sched.gfree.n++] = batch;
-	store_relaxed(&sched.ngfree, load_relaxed(&sched.ngfree) + batch.n);
+	__builtin_prefetch(gp, 1);
+	__builtin_prefetch((char *)gp + CACHELINE, 1);
+	__builtin_prefetch((char *)gp + 2 * CACHELINE, 1);
 }
 
-static glist gfpopbatch(void)
+/* Moves the n Gs at v onto the global stack.  gflock held. */
+static void gfpushn(struct g *const *v, int32_t n)
 {
-	glist batch = {NULL, 0};
-	if (sched.gfree.n > 0) {
-		batch = sched.gfree.v[--sched.gfree.n];
-		store_relaxed(&sched.ngfree, load_relaxed(&sched.ngfree) - batch.n);
+	if (sched.gfree.n + n > sched.gfree.cap) {
+		int32_t cap = sched.gfree.cap ? sched.gfree.cap * 2 : 4 * PGFREE_SIZE;
+		struct g **nv = realloc(sched.gfree.v, (size_t)cap * sizeof *nv);
+		if (nv == NULL)
+			throw("out of memory in the free goroutine list");
+		sched.gfree.v = nv;
+		sched.gfree.cap = cap;
 	}
-	return batch;
+	memcpy(sched.gfree.v + sched.gfree.n, v, (size_t)n * sizeof *v);
+	sched.gfree.n += n;
+	store_relaxed(&sched.ngfree, sched.gfree.n);
+}
+
+/* Moves up to n Gs from the global stack to v; how many.  gflock held. */
+static int32_t gfpopn(struct g **v, int32_t n)
+{
+	if (n > sched.gfree.n)
+		n = sched.gfree.n;
+	sched.gfree.n -= n;
+	memcpy(v, sched.gfree.v + sched.gfree.n, (size_t)n * sizeof *v);
+	store_relaxed(&sched.ngfree, sched.gfree.n);
+	return n;
 }
 
 /*
- * Puts a dead G (its stack already freed) on pp's free list.  Past
- * GFREE_LOCAL_MAX the older half, the part least likely in cache, moves to
- * the global list.  pp NULL: straight there.
+ * Puts a dead G (its stack already freed) on pp's stack.  A full stack
+ * hands its older half, the part least likely in cache, to the global one.
+ * pp NULL: straight there.
  */
 static void gfput(struct p *pp, struct g *gp)
 {
-	glist batch = {gp, 1};
-	gp->schedlink = NULL;
-	if (pp != NULL) {
-		gp->schedlink = pp->gfree.head;
-		pp->gfree.head = gp;
-		if (++pp->gfree.n < GFREE_LOCAL_MAX)
-			return;
-		struct g *last = pp->gfree.head;
-		for (int32_t i = 1; i < GFREE_LOCAL_KEEP; i++)
-			last = last->schedlink;
-		batch.head = last->schedlink;
-		batch.n = pp->gfree.n - GFREE_LOCAL_KEEP;
-		last->schedlink = NULL;
-		pp->gfree.n = GFREE_LOCAL_KEEP;
+	if (pp == NULL) {
+		lock(&sched.gflock);
+		gfpushn(&gp, 1);
+		unlock(&sched.gflock);
+		return;
 	}
+	pp->gfree[pp->ngfree++] = gp;
+	if (pp->ngfree < PGFREE_SIZE)
+		return;
+	const int32_t half = PGFREE_SIZE / 2;
 	lock(&sched.gflock);
-	gfpushbatch(batch);
+	gfpushn(pp->gfree, half);
 	unlock(&sched.gflock);
+	memmove(pp->gfree, pp->gfree + half, (size_t)half * sizeof *pp->gfree);
+	pp->ngfree = half;
 }
 
-/* A dead G from pp's list, refilled from the global one; or NULL. */
+/* A dead G from pp's stack, refilled from the global one; or NULL. */
 static struct g *gfget(struct p *pp)
 {
-	if ((pp == NULL || pp->gfree.n == 0) && load_relaxed(&sched.ngfree) > 0) {
-		lock(&sched.gflock);
-		glist batch = gfpopbatch();
-		if (pp == NULL) {
-			struct g *gp = glistpop(&batch);
-			if (batch.n > 0)
-				gfpushbatch(batch);
+	struct g *gp = NULL;
+	if (pp == NULL) {
+		if (load_relaxed(&sched.ngfree) > 0) {
+			lock(&sched.gflock);
+			gfpopn(&gp, 1);
 			unlock(&sched.gflock);
-			return gp;
 		}
+		return gp;
+	}
+	if (pp->ngfree == 0) {
+		if (load_relaxed(&sched.ngfree) == 0)
+			return NULL;
+		lock(&sched.gflock);
+		pp->ngfree = gfpopn(pp->gfree, PGFREE_SIZE / 2);
 		unlock(&sched.gflock);
-		pp->gfree = batch;
+		for (int32_t i = 1; i < GFREE_PREFETCH && i < pp->ngfree; i++)
+			gfprefetch(pp->gfree[pp->ngfree - 1 - i]);
+		if (pp->ngfree == 0)
+			return NULL;
 	}
-	if (pp == NULL)
-		return NULL;
-	struct g *gp = glistpop(&pp->gfree);
-	/* the next one's fields are written soon: start fetching them now */
-	if (pp->gfree.head != NULL) {
-		__builtin_prefetch(pp->gfree.head, 1);
-		__builtin_prefetch((char *)pp->gfree.head + CACHELINE, 1);
-	}
+	gp = pp->gfree[--pp->ngfree];
+	if (pp->ngfree >= GFREE_PREFETCH)
+		gfprefetch(pp->gfree[pp->ngfree - GFREE_PREFETCH]);
 	return gp;
 }
 
-/* Moves all of pp's dead Gs to the global list (pp is being destroyed). */
+/* Moves all of pp's dead Gs to the global stack (pp is being destroyed). */
 static void gfpurge(struct p *pp)
 {
-	if (pp->gfree.n == 0)
-		return;
 	lock(&sched.gflock);
-	gfpushbatch(pp->gfree);
+	gfpushn(pp->gfree, pp->ngfree);
 	unlock(&sched.gflock);
-	pp->gfree = (glist){NULL, 0};
+	pp->ngfree = 0;
 }
 
 static void addgoroutines(struct p *pp, int64_t delta)

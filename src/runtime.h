@@ -295,12 +295,8 @@ enum {
 
 #define RUNQ_SIZE 256
 #define PSTACKCACHE_SIZE 32
+#define PGFREE_SIZE 64
 
-/* An intrusive list of Gs linked through schedlink, with a count. */
-typedef struct glist {
-	struct g *head;
-	int32_t n;
-} glist;
 
 /* A FIFO of Gs linked through schedlink. */
 typedef struct gqueue {
@@ -342,7 +338,9 @@ struct p {
 	struct g *preempted;   /* a G preempted at gort_go, run last (proc.c) */
 	uint64_t goidcache;    /* goroutine ids handed out in batches */
 	uint64_t goidcacheend;
-	glist gfree;           /* dead Gs */
+	/* dead Gs, a stack whose top is the most recently freed (proc.c gfput) */
+	int32_t ngfree;
+	struct g *gfree[PGFREE_SIZE];
 	/* default-size stacks ready for reuse, [0] clean and [1] dirty (stack.c) */
 	int32_t nstackcache[2];
 	uintptr_t stackcache[2][PSTACKCACHE_SIZE];
@@ -379,13 +377,13 @@ struct schedt {
 	/* global run queue */
 	gqueue runq;
 	_Atomic int32_t runqsize;
-	/* global free Gs, a stack of batches (proc.c gfput) */
+	/* global free Gs, a stack (proc.c gfput) */
 	mutex gflock;
 	struct {
-		glist *v;
+		struct g **v;
 		int32_t n, cap;
 	} gfree;
-	_Atomic int32_t ngfree; /* Gs in all of them, for a look without the lock */
+	_Atomic int32_t ngfree; /* gfree.n, for a look without the lock */
 	/* pooled defer records beyond the Ps' pools, linked through link */
 	mutex deferlock;
 	struct _defer *deferpool;

@@ -36,10 +36,15 @@
  * that running out of memory is reported to its caller (ENOMEM), but does
  * not touch it.  When the goroutine first runs (stackstart, on g0), a slot
  * the goroutine has not touched is swapped for a warm one its P freed
- * recently: a program that creates a burst of goroutines then runs them on
- * a handful of stacks that stay in cache, while the burst's own slots are
- * only address space.  The guard is installed then too, once per slot, so
- * slots that never run cost no system call and no page table.
+ * recently (or, with none, one from the global pool): a program that
+ * creates a burst of goroutines then runs them on a handful of stacks that
+ * stay in cache, while the burst's own slots are only address space.  Warm
+ * slots are spent there alone: gort_go binds clean ones, or new address
+ * space, as long as any is to be had.  So the pages resident are those of
+ * goroutines that have run, never those of goroutines waiting in a queue,
+ * and the pool's bound below is not forever shedding pages that are about
+ * to be touched again.  The guard is installed at the first run too, once
+ * per slot, so slots that never run cost no system call and no page table.
  *
  * Slot state travels with the slot: in g.stackflags while bound, and in the
  * low bits of its (page-aligned) address in the pools:
@@ -97,6 +102,7 @@ struct stackvec {
 	size_t n, cap;
 };
 static struct stackvec pooldirty, poolclean;
+static _Atomic size_t npooldirty; /* pooldirty.n, for a look without the lock */
 
 static size_t slotsize(void)
 {
@@ -202,11 +208,18 @@ static uintptr_t carve(void)
 	return lo;
 }
 
-/* A slot from the global pool or a new one; 0 if none.  stacklock held. */
-static uintptr_t poolget(void)
+/*
+ * A slot from the global pool: a dirty one, or a clean one or else a new
+ * one; 0 if none.  stacklock held.
+ */
+static uintptr_t poolget(bool dirty)
 {
-	if (pooldirty.n > 0)
+	if (dirty) {
+		if (pooldirty.n == 0)
+			return 0;
+		store_relaxed(&npooldirty, pooldirty.n - 1);
 		return pooldirty.v[--pooldirty.n];
+	}
 	if (poolclean.n > 0)
 		return poolclean.v[--poolclean.n];
 	return carve();
@@ -225,6 +238,7 @@ static void poolput(uintptr_t slot)
 	}
 	if (!vecpush(&pooldirty, slot))
 		throw("out of memory in the stack pool");
+	store_relaxed(&npooldirty, pooldirty.n);
 	if (pooldirty.n <= STACKPOOL_DIRTY_MAX)
 		return;
 	size_t drop = pooldirty.n - STACKPOOL_DIRTY_MAX / 2;
@@ -236,19 +250,15 @@ static void poolput(uintptr_t slot)
 	}
 	memmove(pooldirty.v, pooldirty.v + drop, (pooldirty.n - drop) * sizeof(uintptr_t));
 	pooldirty.n -= drop;
+	store_relaxed(&npooldirty, pooldirty.n);
 }
 
-/*
- * A slot from pp's caches, clean ones first: a new goroutine may wait a
- * while before it runs, and the warm (dirty) slots are better spent on the
- * goroutines that start now (stackstart).  0 if the caches are empty.
- */
-static uintptr_t cacheget(struct p *pp)
+/* A slot from pp's dirty or clean cache; 0 if it is empty. */
+static uintptr_t cacheget(struct p *pp, bool dirty)
 {
-	for (int d = 0; d < 2; d++)
-		if (pp->nstackcache[d] > 0)
-			return pp->stackcache[d][--pp->nstackcache[d]];
-	return 0;
+	if (pp->nstackcache[dirty] == 0)
+		return 0;
+	return pp->stackcache[dirty][--pp->nstackcache[dirty]];
 }
 
 static void cacheput(struct p *pp, uintptr_t slot)
@@ -262,6 +272,24 @@ static void cacheput(struct p *pp, uintptr_t slot)
 		unlock(&stacklock);
 	}
 	pp->stackcache[d][pp->nstackcache[d]++] = slot;
+}
+
+/*
+ * A slot from the global pool (poolget), and up to CARVE_BATCH more of the
+ * same kind into pp's cache, which is empty, while the lock is held.
+ */
+static uintptr_t poolgetbatch(struct p *pp, bool dirty)
+{
+	lock(&stacklock);
+	uintptr_t slot = poolget(dirty);
+	for (int i = 0; pp != NULL && slot != 0 && i < CARVE_BATCH; i++) {
+		uintptr_t s = poolget(dirty);
+		if (s == 0)
+			break;
+		cacheput(pp, s);
+	}
+	unlock(&stacklock);
+	return slot;
 }
 
 static void bind(struct g *gp, uintptr_t slot, size_t size)
@@ -304,22 +332,17 @@ bool stackalloc(struct p *pp, struct g *gp, size_t size)
 		errno = ENOMEM;
 		return false;
 	}
-	uintptr_t slot = pp != NULL ? cacheget(pp) : 0;
+	uintptr_t slot = pp != NULL ? cacheget(pp, false) : 0;
+	if (slot == 0)
+		slot = poolgetbatch(pp, false);
+	/* out of address space: the warm slots are all that is left */
+	if (slot == 0 && pp != NULL)
+		slot = cacheget(pp, true);
+	if (slot == 0)
+		slot = poolgetbatch(pp, true);
 	if (slot == 0) {
-		lock(&stacklock);
-		slot = poolget();
-		/* refill the cache while the lock is held */
-		for (int i = 0; pp != NULL && slot != 0 && i < CARVE_BATCH; i++) {
-			uintptr_t s = poolget();
-			if (s == 0)
-				break;
-			cacheput(pp, s);
-		}
-		unlock(&stacklock);
-		if (slot == 0) {
-			errno = ENOMEM;
-			return false;
-		}
+		errno = ENOMEM;
+		return false;
 	}
 	bind(gp, slot, stack_default);
 	return true;
@@ -331,11 +354,14 @@ bool stackalloc(struct p *pp, struct g *gp, size_t size)
  */
 void stackstart(struct p *pp, struct g *gp)
 {
-	if (!(gp->stackflags & STK_DIRTY) && gp->stack.hi - gp->stack.lo == stack_default &&
-	    pp->nstackcache[1] > 0) {
-		uintptr_t warm = pp->stackcache[1][--pp->nstackcache[1]];
-		cacheput(pp, gp->stack.lo | gp->stackflags);
-		bind(gp, warm, stack_default);
+	if (!(gp->stackflags & STK_DIRTY) && gp->stack.hi - gp->stack.lo == stack_default) {
+		uintptr_t warm = cacheget(pp, true);
+		if (warm == 0 && load_relaxed(&npooldirty) > 0)
+			warm = poolgetbatch(pp, true);
+		if (warm != 0) {
+			cacheput(pp, gp->stack.lo | gp->stackflags);
+			bind(gp, warm, stack_default);
+		}
 	}
 	if (!(gp->stackflags & (STK_GUARDED | STK_SOFT)))
 		gp->stackflags |= guardinstall(gp->stack.lo);
