@@ -377,22 +377,27 @@ struct schedt {
 	/* global run queue */
 	gqueue runq;
 	_Atomic int32_t runqsize;
+	/*
+	 * Each group below has cache lines of its own: the ones written often
+	 * (ids, free lists) must not evict gcwaiting, which every schedule
+	 * reads.
+	 */
 	/* global free Gs, a stack (proc.c gfput) */
-	mutex gflock;
+	_Alignas(CACHELINE) mutex gflock;
 	struct {
 		struct g **v;
 		int32_t n, cap;
 	} gfree;
 	_Atomic int32_t ngfree; /* gfree.n, for a look without the lock */
 	/* pooled defer records beyond the Ps' pools, linked through link */
-	mutex deferlock;
+	_Alignas(CACHELINE) mutex deferlock;
 	struct _defer *deferpool;
 	/* goroutine ids are handed to Ps in batches from here */
-	_Atomic uint64_t goidgen;
+	_Alignas(CACHELINE) _Atomic uint64_t goidgen;
 	/* goroutines created or exited without a P (threads the runtime does not own) */
 	_Atomic int64_t ngoroutines;
 	/* stop the world */
-	_Atomic uint32_t gcwaiting;
+	_Alignas(CACHELINE) _Atomic uint32_t gcwaiting;
 	int32_t stopwait;
 	note stopnote;
 	mutex stwlock;          /* serialises stoppers */
