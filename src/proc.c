@@ -1389,6 +1389,9 @@ top:
 			goto top;
 		}
 	}
+	/* Every P idle: a moment to give memory back (stack.c). */
+	if (load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs))
+		stackscavenge();
 	stopm(mp, nexttimer());
 	goto top;
 }

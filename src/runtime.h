@@ -344,6 +344,8 @@ struct p {
 	/* default-size stacks ready for reuse, [0] clean and [1] dirty (stack.c) */
 	int32_t nstackcache[2];
 	uintptr_t stackcache[2][PSTACKCACHE_SIZE];
+	/* default stacks started here minus those freed here; the sum over allp is those in use */
+	_Atomic int64_t stackinuse;
 	/* timers (time.c), a min-heap on when, under timerslock */
 	mutex timerslock;
 	struct timer **timers;
@@ -521,6 +523,7 @@ enum { STK_GUARDED = 1, STK_SOFT = 2, STK_DIRTY = 4 };
 bool stackalloc(struct p *pp, struct g *gp, size_t size);
 void stackstart(struct p *pp, struct g *gp);
 void stackfree(struct p *pp, struct g *gp);
+void stackscavenge(void);
 void stackcache_flush(struct p *pp);
 bool stack_inguard(struct g *gp, uintptr_t addr, uintptr_t sp);
 struct ucontext_t;

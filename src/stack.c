@@ -53,10 +53,18 @@
  *   STK_DIRTY    its pages have been touched.
  *
  * Pools.  A P keeps freed slots in two small caches, dirty and clean, with
- * no lock; beyond them is a global pool under stacklock.  Past
- * STACKPOOL_DIRTY_MAX dirty slots, the global pool returns their pages to
- * the OS with MADV_DONTNEED and keeps only the address range.  Arenas are
- * never unmapped: their address space is cheap and they are reused.
+ * no lock; beyond them is a global pool under stacklock.  Past a bound,
+ * the global pool returns the pages of its oldest dirty slots to the OS
+ * with MADV_DONTNEED and keeps only the address range.  The bound follows
+ * demand, as Go's scavenger does: the pool may hold as many slots as the
+ * most default stacks in use at once lately (a high-water mark that halves
+ * every STACKPOOL_DECAY_NS) less those in use now, and at least
+ * STACKPOOL_DIRTY_MIN.  A program whose goroutines rise and fall by
+ * thousands then reuses warm stacks, where a fixed bound would have it give
+ * pages away and fault them back in a moment later.  When the whole runtime
+ * goes idle, the pool gives back all but STACKPOOL_DIRTY_MIN at once
+ * (stackscavenge): nothing needs a warm stack then.  Arenas are never
+ * unmapped: their address space is cheap and they are reused.
  *
  * Stacks of other sizes (gort_attr.stack_size) are mapped one by one and
  * unmapped when their goroutine exits.
@@ -82,10 +90,11 @@ enum {
 	ARENA_MIN_SLOTS = 64,
 	ARENA_MAX_SLOTS = 4096,
 	CARVE_BATCH = PSTACKCACHE_SIZE / 2,
-	STACKPOOL_DIRTY_MAX = 128,
+	STACKPOOL_DIRTY_MIN = 128,
 	MAPS_RESERVED = 16384, /* mappings left to the rest of the program */
 	STACK_MIN = 16 * 1024,
 };
+#define STACKPOOL_DECAY_NS ((int64_t)1000 * 1000 * 1000)
 #define STACK_MAX ((size_t)1 << 30)
 #define STK_FLAGS ((uintptr_t)(STK_GUARDED | STK_SOFT | STK_DIRTY))
 
@@ -95,6 +104,7 @@ static mutex stacklock;
 static uintptr_t arena_next, arena_end;
 static size_t arena_slots = ARENA_MIN_SLOTS;
 static int64_t guardbudget;     /* mprotect guards left (stacklock) */
+static int64_t inusepeak, inusepeakwhen; /* the high-water mark and when it was set (stacklock) */
 
 /* the global pool: slots with pages resident (dirty), and without (clean) */
 struct stackvec {
@@ -225,6 +235,59 @@ static uintptr_t poolget(bool dirty)
 	return carve();
 }
 
+/* Default stacks in use: started and not yet exited. */
+static int64_t stacksinuse(void)
+{
+	int64_t inuse = 0;
+	int32_t n = load_acquire(&allplen);
+	for (int32_t i = 0; i < n; i++)
+		inuse += load_relaxed(&allp[i]->stackinuse);
+	return inuse;
+}
+
+/* How many dirty slots the global pool keeps (see the top of the file).  stacklock held. */
+static size_t dirtybound(void)
+{
+	int64_t inuse = stacksinuse(), now = nanotime();
+	if (inuse >= inusepeak) {
+		inusepeak = inuse;
+		inusepeakwhen = now;
+	} else if (now - inusepeakwhen >= STACKPOOL_DECAY_NS) {
+		inusepeak = inuse > inusepeak / 2 ? inuse : inusepeak / 2;
+		inusepeakwhen = now;
+	}
+	int64_t spare = inusepeak - inuse;
+	return spare > STACKPOOL_DIRTY_MIN ? (size_t)spare : STACKPOOL_DIRTY_MIN;
+}
+
+/* Gives back the pages of the n dirty slots at v, which become clean ones. */
+static void slotsrelease(uintptr_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		madvise((void *)(v[i] & ~STK_FLAGS), stack_default, MADV_DONTNEED);
+		v[i] &= ~STK_DIRTY;
+	}
+}
+
+/* Moves the n slots at v to the clean pool.  stacklock held. */
+static void poolputclean(const uintptr_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!vecpush(&poolclean, v[i]))
+			throw("out of memory in the stack pool");
+}
+
+/* Cleans the oldest dirty slots of the pool until keep are left.  stacklock held. */
+static void poolrelease(size_t keep)
+{
+	size_t drop = pooldirty.n - keep;
+	slotsrelease(pooldirty.v, drop);
+	poolputclean(pooldirty.v, drop);
+	memmove(pooldirty.v, pooldirty.v + drop, (pooldirty.n - drop) * sizeof(uintptr_t));
+	pooldirty.n -= drop;
+	store_relaxed(&npooldirty, pooldirty.n);
+}
+
 /*
  * Puts a slot into the global pool; past the bound, the oldest dirty ones
  * give their pages back.  stacklock held.
@@ -232,25 +295,42 @@ static uintptr_t poolget(bool dirty)
 static void poolput(uintptr_t slot)
 {
 	if (!(slot & STK_DIRTY)) {
-		if (!vecpush(&poolclean, slot))
-			throw("out of memory in the stack pool");
+		poolputclean(&slot, 1);
 		return;
 	}
 	if (!vecpush(&pooldirty, slot))
 		throw("out of memory in the stack pool");
 	store_relaxed(&npooldirty, pooldirty.n);
-	if (pooldirty.n <= STACKPOOL_DIRTY_MAX)
+	if (pooldirty.n <= STACKPOOL_DIRTY_MIN)
 		return;
-	size_t drop = pooldirty.n - STACKPOOL_DIRTY_MAX / 2;
-	for (size_t i = 0; i < drop; i++) {
-		uintptr_t s = pooldirty.v[i];
-		madvise((void *)(s & ~STK_FLAGS), stack_default, MADV_DONTNEED);
-		if (!vecpush(&poolclean, s & ~STK_DIRTY))
-			throw("out of memory in the stack pool");
+	size_t bound = dirtybound();
+	if (pooldirty.n > bound)
+		poolrelease(bound / 2);
+}
+
+/*
+ * The runtime has gone idle: the pool keeps STACKPOOL_DIRTY_MIN dirty
+ * slots and gives the rest back, and the high-water mark starts again from
+ * what is in use.  The system calls are made a batch at a time without the
+ * lock, which a goroutine waking meanwhile may need.
+ */
+void stackscavenge(void)
+{
+	uintptr_t batch[64];
+	while (load_relaxed(&npooldirty) > STACKPOOL_DIRTY_MIN) {
+		lock(&stacklock);
+		inusepeak = stacksinuse();
+		inusepeakwhen = nanotime();
+		size_t n = 0;
+		while (n < sizeof batch / sizeof batch[0] && pooldirty.n > STACKPOOL_DIRTY_MIN)
+			batch[n++] = pooldirty.v[--pooldirty.n];
+		store_relaxed(&npooldirty, pooldirty.n);
+		unlock(&stacklock);
+		slotsrelease(batch, n);
+		lock(&stacklock);
+		poolputclean(batch, n);
+		unlock(&stacklock);
 	}
-	memmove(pooldirty.v, pooldirty.v + drop, (pooldirty.n - drop) * sizeof(uintptr_t));
-	pooldirty.n -= drop;
-	store_relaxed(&npooldirty, pooldirty.n);
 }
 
 /* A slot from pp's dirty or clean cache; 0 if it is empty. */
@@ -354,7 +434,10 @@ bool stackalloc(struct p *pp, struct g *gp, size_t size)
  */
 void stackstart(struct p *pp, struct g *gp)
 {
-	if (!(gp->stackflags & STK_DIRTY) && gp->stack.hi - gp->stack.lo == stack_default) {
+	bool dflt = gp->stack.hi - gp->stack.lo == stack_default;
+	if (dflt)
+		store_relaxed(&pp->stackinuse, load_relaxed(&pp->stackinuse) + 1);
+	if (!(gp->stackflags & STK_DIRTY) && dflt) {
 		uintptr_t warm = cacheget(pp, true);
 		if (warm == 0 && load_relaxed(&npooldirty) > 0)
 			warm = poolgetbatch(pp, true);
@@ -369,7 +452,7 @@ void stackstart(struct p *pp, struct g *gp)
 	san_stack_register(gp);
 }
 
-/* Takes gp's stack away from it, into pp's cache when pp is not NULL. */
+/* Takes gp's stack away from it as it exits on pp, into pp's cache. */
 void stackfree(struct p *pp, struct g *gp)
 {
 	uintptr_t lo = gp->stack.lo, hi = gp->stack.hi;
@@ -386,13 +469,8 @@ void stackfree(struct p *pp, struct g *gp)
 		munmap((void *)(lo - stack_guard), stack_guard + (hi - lo));
 		return;
 	}
-	if (pp != NULL) {
-		cacheput(pp, lo | flags);
-		return;
-	}
-	lock(&stacklock);
-	poolput(lo | flags);
-	unlock(&stacklock);
+	store_relaxed(&pp->stackinuse, load_relaxed(&pp->stackinuse) - 1);
+	cacheput(pp, lo | flags);
 }
 
 /* Empties pp's caches into the global pool (pp is being destroyed). */
