@@ -611,6 +611,8 @@ static struct g *gfget(struct p *pp)
 /* Moves all of pp's dead Gs to the global stack (pp is being destroyed). */
 static void gfpurge(struct p *pp)
 {
+	if (pp->ngfree == 0)
+		return;
 	lock(&sched.gflock);
 	gfpushn(pp->gfree, pp->ngfree);
 	unlock(&sched.gflock);
