@@ -115,6 +115,11 @@ void notewakeup(note *n)
 	futexwakeup(&n->key, 1);
 }
 
+bool notewoken(note *n)
+{
+	return load_acquire(&n->key) != 0;
+}
+
 void notesleep(note *n)
 {
 	while (load_acquire(&n->key) == 0)

@@ -597,10 +597,11 @@ static struct g *gfget(struct p *pp)
 		lock(&sched.gflock);
 		pp->ngfree = gfpopn(pp->gfree, PGFREE_SIZE / 2);
 		unlock(&sched.gflock);
-		for (int32_t i = 1; i < GFREE_PREFETCH && i < pp->ngfree; i++)
-			gfprefetch(pp->gfree[pp->ngfree - 1 - i]);
 		if (pp->ngfree == 0)
 			return NULL;
+		/* the first to be handed out is taken now; fetch the next ones */
+		for (int32_t i = 1; i < GFREE_PREFETCH && i < pp->ngfree; i++)
+			gfprefetch(pp->gfree[pp->ngfree - 1 - i]);
 	}
 	gp = pp->gfree[--pp->ngfree];
 	if (pp->ngfree >= GFREE_PREFETCH)
@@ -861,6 +862,14 @@ static struct m *mget(void)
  * A new M, counted as running from now on (so checkdead never mistakes
  * the gap before its thread starts for a deadlock).  sched.lock held.
  */
+/* An M without a thread, kept for allocm to reuse; sched.lock held. */
+static void mfreeput(struct m *mp)
+{
+	mp->schedlink = sched.mfree;
+	sched.mfree = mp;
+	sched.nmfreed++;
+}
+
 static struct m *allocm(struct p *pp, bool spinning)
 {
 	if (sched.mnext - sched.nmfreed >= MAX_MCOUNT)
@@ -918,8 +927,22 @@ static void startm(struct p *pp, bool spinning)
 	if (nmp == NULL) {
 		nmp = allocm(pp, spinning);
 		unlock(&sched.lock);
-		if (!newosproc(nmp))
+		if (newosproc(nmp))
+			return;
+		/*
+		 * No thread to be had (memory or threads are exhausted).  A
+		 * spinning M is an extra hand for work that the running Ms get
+		 * to anyway: the P goes back and the runtime keeps working.
+		 * Any other start needs its M.
+		 */
+		if (!spinning)
 			throw("newosproc: cannot create a thread");
+		lock(&sched.lock);
+		mfreeput(nmp);
+		pidleput(pp);
+		unlock(&sched.lock);
+		if (atomic_fetch_sub(&sched.nmspinning, 1) < 1)
+			throw("startm: negative nmspinning");
 		return;
 	}
 	unlock(&sched.lock);
@@ -960,6 +983,16 @@ static void stopm(struct m *mp, int64_t until)
 		throw("stopm spinning");
 	lock(&sched.lock);
 	mput(mp);
+	/*
+	 * Every P idle: a moment to give memory back (stack.c).  The M is on
+	 * the idle list meanwhile, so a wakeup finds it rather than making a
+	 * new thread, and cuts the work short.
+	 */
+	if (load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs)) {
+		unlock(&sched.lock);
+		stackscavenge(&mp->park);
+		lock(&sched.lock);
+	}
 	for (;;) {
 		int64_t other = load_relaxed(&sched.timersleepuntil);
 		bool timed = until != 0 && (other == 0 || until < other);
@@ -1133,9 +1166,7 @@ static void mexit(struct m *mp)
 	handoffp(releasep(mp));
 	unminitSignals(mp);
 	lock(&sched.lock);
-	mp->schedlink = sched.mfree;
-	sched.mfree = mp;
-	sched.nmfreed++;
+	mfreeput(mp);
 	checkdead();
 	unlock(&sched.lock);
 	pthread_exit(NULL);
@@ -1391,9 +1422,6 @@ top:
 			goto top;
 		}
 	}
-	/* Every P idle: a moment to give memory back (stack.c). */
-	if (load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs))
-		stackscavenge();
 	stopm(mp, nexttimer());
 	goto top;
 }

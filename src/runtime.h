@@ -73,6 +73,7 @@ void noteclear(note *n);
 void notewakeup(note *n);
 void notesleep(note *n);
 bool notetsleep(note *n, int64_t ns); /* false if it timed out */
+bool notewoken(note *n);            /* whether the wakeup came: the sleeper may look first */
 
 /* --------------------------------------------------------------- goroutine */
 
@@ -523,7 +524,7 @@ enum { STK_GUARDED = 1, STK_SOFT = 2, STK_DIRTY = 4 };
 bool stackalloc(struct p *pp, struct g *gp, size_t size);
 void stackstart(struct p *pp, struct g *gp);
 void stackfree(struct p *pp, struct g *gp);
-void stackscavenge(void);
+void stackscavenge(note *stop);
 void stackcache_flush(struct p *pp);
 bool stack_inguard(struct g *gp, uintptr_t addr, uintptr_t sp);
 struct ucontext_t;

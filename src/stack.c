@@ -227,8 +227,9 @@ static uintptr_t poolget(bool dirty)
 	if (dirty) {
 		if (pooldirty.n == 0)
 			return 0;
-		store_relaxed(&npooldirty, pooldirty.n - 1);
-		return pooldirty.v[--pooldirty.n];
+		uintptr_t slot = pooldirty.v[--pooldirty.n];
+		store_relaxed(&npooldirty, pooldirty.n);
+		return slot;
 	}
 	if (poolclean.n > 0)
 		return poolclean.v[--poolclean.n];
@@ -312,12 +313,13 @@ static void poolput(uintptr_t slot)
  * The runtime has gone idle: the pool keeps STACKPOOL_DIRTY_MIN dirty
  * slots and gives the rest back, and the high-water mark starts again from
  * what is in use.  The system calls are made a batch at a time without the
- * lock, which a goroutine waking meanwhile may need.
+ * lock, which a goroutine waking meanwhile may need, and the work stops
+ * once stop is woken: the idle M doing it is wanted.
  */
-void stackscavenge(void)
+void stackscavenge(note *stop)
 {
 	uintptr_t batch[64];
-	while (load_relaxed(&npooldirty) > STACKPOOL_DIRTY_MIN) {
+	while (load_relaxed(&npooldirty) > STACKPOOL_DIRTY_MIN && !notewoken(stop)) {
 		lock(&stacklock);
 		inusepeak = stacksinuse();
 		inusepeakwhen = nanotime();
