@@ -331,6 +331,7 @@ struct p {
 
 	/* the owner's alone */
 	_Alignas(CACHELINE) uint32_t schedtick; /* incremented on every scheduler call */
+	bool alone;            /* the only P: nobody steals from it (proc.c runqget) */
 	struct {
 		uint32_t schedtick;   /* schedtick when last looked at... */
 		int64_t schedwhen;    /* ...and then */
