@@ -150,10 +150,21 @@ static inline void *chanbuf(struct gort_chan *c, size_t i)
 	return c->buf + i * c->elemsize;
 }
 
+/*
+ * Most channels carry a word or two: those sizes are copied inline, where
+ * a call to memcpy would cost more than the copy.
+ */
 static inline void elemcopy(struct gort_chan *c, void *dst, const void *src)
 {
-	if (dst != NULL && c->elemsize > 0)
-		memcpy(dst, src, c->elemsize);
+	if (dst == NULL)
+		return;
+	switch (c->elemsize) {
+	case 0: break;
+	case 4: memcpy(dst, src, 4); break;
+	case 8: memcpy(dst, src, 8); break;
+	case 16: memcpy(dst, src, 16); break;
+	default: memcpy(dst, src, c->elemsize);
+	}
 }
 
 static inline void elemzero(struct gort_chan *c, void *dst)
