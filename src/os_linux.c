@@ -251,9 +251,10 @@ static void *mstart(void *arg)
 }
 
 /*
- * Starts a thread running mp.  Its g0 stack is the thread's own stack.
+ * Starts a detached thread running fn(arg), with every signal blocked (an
+ * M's minit unblocks those it handles).
  */
-bool newosproc(struct m *mp)
+bool newthread(void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -261,13 +262,18 @@ bool newosproc(struct m *mp)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* the new thread starts with every signal blocked; minit unblocks */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int err = pthread_create(&t, &attr, mstart, mp);
+	int err = pthread_create(&t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return err == 0;
+}
+
+/* Starts a thread running mp.  Its g0 stack is the thread's own stack. */
+bool newosproc(struct m *mp)
+{
+	return newthread(mstart, mp);
 }
 
 /*

@@ -172,7 +172,7 @@ struct g {
 	_Atomic(struct g *) alllink; /* every G ever made (allgs), for tracebacks */
 	uintptr_t gopc;        /* where the creator called gort_go (traceback) */
 	int64_t parentgoid;    /* the creator's goid; 0 for a thread outside */
-	int64_t waitsince;     /* when it parked (coarse clock), for tracebacks */
+	int64_t waitsince;     /* when it parked (sched.coarsenow), for tracebacks */
 	char name[GNAME_MAX];
 	void *tsan_fiber;      /* sanitizer state (san.h) */
 	void *asan_fake_stack;
@@ -406,8 +406,13 @@ struct schedt {
 	note stopnote;
 	mutex stwlock;          /* serialises stoppers */
 	int32_t newprocs;       /* GORT_MAXPROCS to restart the world with */
+	/*
+	 * The clock parks stamp waits with (gopark), kept by sysmon and by Ms
+	 * waking from idle; read by every park, written rarely.
+	 */
+	_Alignas(CACHELINE) _Atomic int64_t coarsenow;
 	/* lifetime of gort_main */
-	note mainnote;
+	_Alignas(CACHELINE) note mainnote;
 	int mainresult;
 	bool mainexited;
 	_Atomic bool maingoexited;
@@ -546,6 +551,7 @@ void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
 bool membarrierinit(void);
 void membarrier(void);
 bool newosproc(struct m *mp);
+bool newthread(void *(*fn)(void *), void *arg);
 void minit(struct m *mp);
 
 /* ----------------------------------------------------------- signal_unix.c */
