@@ -874,19 +874,29 @@ static struct m *mget(void)
 /* An M without a thread, kept for allocm to reuse; sched.lock held. */
 static void mfreeput(struct m *mp)
 {
+	mp->nothread = true;
 	mp->schedlink = sched.mfree;
 	sched.mfree = mp;
 	sched.nmfreed++;
 }
 
+static struct m *allm; /* newest first; sched.lock */
+
+/* The Ms with a thread (or about to have one); sched.lock held. */
+static int64_t mcount(void)
+{
+	return sched.mnext - sched.nmfreed;
+}
+
 static struct m *allocm(struct p *pp, bool spinning)
 {
-	if (sched.mnext - sched.nmfreed >= MAX_MCOUNT)
+	if (mcount() >= MAX_MCOUNT)
 		throw("thread exhaustion");
 	struct m *mp = sched.mfree;
 	if (mp != NULL) {
 		sched.mfree = mp->schedlink;
 		sched.nmfreed--;
+		mp->nothread = false;
 	} else {
 		mp = calloc(1, sizeof *mp);
 		struct g *g0 = calloc(1, sizeof *g0);
@@ -895,6 +905,8 @@ static struct m *allocm(struct p *pp, bool spinning)
 		mp->g0 = g0;
 		g0->m = mp;
 		mp->id = sched.mnext++;
+		mp->alllink = allm;
+		allm = mp;
 	}
 	uint64_t seed = debug.seed ? debug.seed : (uint64_t)nanotime();
 	mp->fastrand = (seed ^ ((uint64_t)(mp->id + 1) * 0x9E3779B97F4A7C15ULL)) | 1;
@@ -1739,6 +1751,100 @@ static struct p *procresize(int32_t nprocs)
 	return runnable;
 }
 
+/* ----------------------------------------------------------- schedtrace */
+
+/* The runtime's threads: the Ms, and sysmon.  sched.lock held. */
+static int64_t threadcount(void)
+{
+	return mcount() + 1;
+}
+
+static void printfield(const char *name, int64_t v)
+{
+	printstr(name);
+	printint(v);
+}
+
+/*
+ * GORT_DEBUG=schedtrace=<ms>: Go's SCHED line, printed by sysmon, with
+ * Go's names for what gort has; scheddetail=1 adds a line per P, M and G.
+ * Other threads' fields are read without their owners' synchronisation,
+ * as Go reads them: a snapshot that may be torn, of structures that are
+ * never freed, each pointer read once.
+ */
+static __attribute__((no_sanitize("thread"))) void schedtrace(bool detailed)
+{
+	static int64_t starttime;
+	int64_t now = nanotime();
+	if (starttime == 0)
+		starttime = now;
+	lock(&sched.lock);
+	printlock();
+	printfield("SCHED ", (now - starttime) / 1000000);
+	printfield("ms: gomaxprocs=", load_relaxed(&gomaxprocs));
+	printfield(" idleprocs=", load_relaxed(&sched.npidle));
+	printfield(" threads=", threadcount());
+	printfield(" spinningthreads=", load_relaxed(&sched.nmspinning));
+	printfield(" idlethreads=", sched.nmidle);
+	printfield(" runqueue=", load_relaxed(&sched.runqsize));
+	if (detailed) {
+		printfield(" gcwaiting=", load_relaxed(&sched.gcwaiting));
+		printfield(" nmidlelocked=", sched.nmidlelocked);
+		printfield(" stopwait=", sched.stopwait);
+		printstr("\n");
+	}
+	int32_t n = load_relaxed(&gomaxprocs);
+	for (int32_t i = 0; i < n; i++) {
+		struct p *pp = allp[i];
+		int64_t len = (uint32_t)(load_relaxed(&pp->runqtail) - load_relaxed(&pp->runqhead));
+		if (detailed) {
+			struct m *mp = pp->m;
+			printfield("  P", i);
+			printfield(": status=", load_relaxed(&pp->status));
+			printfield(" schedtick=", pp->schedtick);
+			printfield(" m=", mp != NULL ? mp->id : -1);
+			printfield(" runqsize=", len);
+			printfield(" gfreecnt=", pp->ngfree);
+			printfield(" timerslen=", pp->ntimers);
+			printstr("\n");
+		} else {
+			printstr(i == 0 ? " [" : " ");
+			printint(len);
+			if (i == n - 1)
+				printstr("]\n");
+		}
+	}
+	if (detailed) {
+		for (struct m *mp = allm; mp != NULL; mp = mp->alllink) {
+			if (mp->nothread)
+				continue;
+			struct p *pp = mp->p;
+			struct g *curg = mp->curg, *lockedg = mp->lockedg;
+			printfield("  M", mp->id);
+			printfield(": p=", pp != NULL ? pp->id : -1);
+			printfield(" curg=", curg != NULL ? curg->goid : -1);
+			printstr(mp->spinning ? " spinning=true" : " spinning=false");
+			printfield(" lockedg=", lockedg != NULL ? lockedg->goid : -1);
+			printstr("\n");
+		}
+		for (struct g *gp = load_acquire(&allgs); gp != NULL; gp = load_acquire(&gp->alllink)) {
+			uint32_t status = load_relaxed(&gp->atomicstatus);
+			struct m *mp = gp->m, *lockedm = gp->lockedm;
+			waitreason reason = gp->waitreason;
+			printfield("  G", gp->goid);
+			printfield(": status=", status);
+			printstr("(");
+			if (status == Gwaiting && reason > waitReasonZero && reason < waitReasonMax)
+				printstr(waitreasonstrings[reason]);
+			printfield(") m=", mp != NULL ? mp->id : -1);
+			printfield(" lockedm=", lockedm != NULL ? lockedm->id : -1);
+			printstr("\n");
+		}
+	}
+	printunlock();
+	unlock(&sched.lock);
+}
+
 /* --------------------------------------------------------------- sysmon */
 
 #define SYSMON_TICK_NS (10 * 1000 * 1000)   /* while goroutines run */
@@ -1759,10 +1865,22 @@ static void tickcoarse(void)
  */
 static void *sysmon(void *arg)
 {
+	int64_t trace = (int64_t)debug.schedtrace * 1000000, lasttrace = 0;
 	while (load_acquire(&runtime_state) == RUNTIME_RUNNING) {
 		tickcoarse();
-		bool idle = load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs);
-		usleep_ns(idle ? SYSMON_IDLE_NS : SYSMON_TICK_NS);
+		int64_t delay = SYSMON_TICK_NS;
+		if (trace > 0) {
+			int64_t now = nanotime();
+			if (lasttrace == 0 || now - lasttrace >= trace) {
+				lasttrace = now;
+				schedtrace(debug.scheddetail);
+			}
+			if (lasttrace + trace - now < delay)
+				delay = lasttrace + trace - now;
+		} else if (load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs)) {
+			delay = SYSMON_IDLE_NS;
+		}
+		usleep_ns(delay);
 	}
 	return NULL;
 }
@@ -1804,13 +1922,12 @@ static void checkdead(void)
 {
 	if (sched.mainexited)
 		return;
-	int64_t mcount = sched.mnext - sched.nmfreed;
-	int64_t run = mcount - sched.nmidle - sched.nmidlelocked;
+	int64_t run = mcount() - sched.nmidle - sched.nmidlelocked;
 	if (run > 0)
 		return;
 	if (run < 0)
 		throw("checkdead: inconsistent counts");
-	if (atomic_load(&sched.gcwaiting) || countthreads() > mcount + 2 || nexttimer() != 0)
+	if (atomic_load(&sched.gcwaiting) || countthreads() > threadcount() + 1 || nexttimer() != 0)
 		return;
 	unlock(&sched.lock);
 	if (gcount() == 0 && atomic_load(&sched.maingoexited))

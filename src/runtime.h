@@ -192,6 +192,8 @@ struct m {
 	bool spinning;         /* looking for work without any */
 	struct note park;      /* where it sleeps when idle */
 	struct m *schedlink;   /* idle list link */
+	struct m *alllink;     /* every M made (allm), for schedtrace */
+	bool nothread;         /* on the free list: its thread exited, or never started */
 	struct g *lockedg;     /* the G wired to it */
 	/* arguments of gopark and mcall, read on g0 (see gopark, mcall) */
 	bool (*waitunlockf)(struct g *gp, void *lock);
@@ -442,6 +444,8 @@ struct debugvars {
 	int32_t invariants;     /* check the runtime's invariants at every schedule */
 	int32_t slowschedule;   /* one of the above: schedule takes its slow path */
 	int32_t traceback;      /* GORT_TRACEBACK: TRACEBACK_* */
+	int32_t schedtrace;     /* milliseconds between SCHED lines (sysmon), 0: none */
+	int32_t scheddetail;    /* and a line per P, M and G after each */
 };
 extern struct debugvars debug;
 

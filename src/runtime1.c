@@ -91,6 +91,13 @@ static void setdebug(const char *name, const char *value)
 		debug.stackguard = lookup(stackguards, "GORT_DEBUG stackguard", value);
 	} else if (strcmp(name, "invariants") == 0) {
 		debug.invariants = flag("GORT_DEBUG invariants", value);
+	} else if (strcmp(name, "schedtrace") == 0) {
+		uint64_t ms;
+		if (!atou64(value, &ms) || ms > INT32_MAX)
+			badenv("GORT_DEBUG schedtrace", value);
+		debug.schedtrace = (int32_t)ms;
+	} else if (strcmp(name, "scheddetail") == 0) {
+		debug.scheddetail = flag("GORT_DEBUG scheddetail", value);
 	}
 }
 

@@ -633,6 +633,40 @@ static int main_after_func_panic(void *arg)
 	return 0;
 }
 
+/*
+ * Something for schedtrace to watch for a while: goroutines passing
+ * values, and one parked for good on a channel nobody sends on.
+ */
+static gort_chan *relay, *never;
+
+static void relayer(void *arg)
+{
+	long v;
+	while (gort_chan_recv(relay, &v))
+		;
+}
+
+static void waiter(void *arg)
+{
+	gort_chan_recv(never, NULL);
+}
+
+static int main_busy(void *arg)
+{
+	relay = gort_chan_make(sizeof(long), 0);
+	never = gort_chan_make(0, 0);
+	gort_go(waiter, NULL);
+	for (int i = 0; i < 3; i++)
+		gort_go(relayer, NULL);
+	int64_t end = gort_now() + 300 * 1000000LL;
+	for (long i = 0; gort_now() < end; i++) {
+		gort_chan_send(relay, &i);
+		if (i % 1000 == 0)
+			gort_sleep(1000000);
+	}
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void *);
@@ -647,6 +681,7 @@ static const struct {
 	{"goexit-main", main_goexit},
 	{"deadlock", main_deadlock},
 	{"env", main_nop},
+	{"busy", main_busy},
 	{"gdb-trap", main_trap},
 	{"panic", main_panic},
 	{"panic-goroutine", main_panic_goroutine},

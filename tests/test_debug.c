@@ -1,0 +1,74 @@
+/*
+ * What GORT_DEBUG shows of the scheduler at work: schedtrace's SCHED lines
+ * and scheddetail's per-P, M and G lines, in Go's formats, checked in a
+ * child process's output.
+ */
+#include <regex.h>
+
+#include "testutil.h"
+
+static struct progresult r;
+
+/* The lines of r.out that match pattern (an extended regex), counted. */
+static int matching(const char *pattern)
+{
+	regex_t re;
+	cr_assert_eq(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB | REG_NEWLINE), 0, "%s", pattern);
+	int n = 0;
+	char *save = NULL, *copy = strdup(r.out);
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		n += regexec(&re, line, 0, NULL, 0) == 0;
+	free(copy);
+	regfree(&re);
+	return n;
+}
+
+Test(debug, schedtrace_prints_go_sched_lines, .timeout = 30)
+{
+	const char *e[] = {"GORT_DEBUG=schedtrace=20", "GORT_MAXPROCS=2", NULL};
+	run_prog(&r, "busy", e);
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	int all = matching("^SCHED ");
+	int good = matching("^SCHED [0-9]+ms: gomaxprocs=2 idleprocs=[0-2] threads=[0-9]+ spinningthreads=[0-9]+ "
+			    "idlethreads=[0-9]+ runqueue=[0-9]+ \\[[0-9]+ [0-9]+\\]$");
+	cr_assert_eq(good, all, "every SCHED line in Go's format:\n%s", r.out);
+	/* 300 ms of work, a line every 20 ms: allow a slow machine half of them */
+	cr_assert_geq(all, 7, "%d lines:\n%s", all, r.out);
+
+	/* the first line is at 0ms, and the times go up by about the interval */
+	long prev = -1;
+	for (const char *p = r.out; (p = strstr(p, "SCHED ")) != NULL; p++) {
+		long ms = strtol(p + 6, NULL, 10);
+		if (prev < 0)
+			cr_assert_eq(ms, 0, "%s", r.out);
+		else
+			cr_assert(ms >= prev + 20, "%ld after %ld:\n%s", ms, prev, r.out);
+		prev = ms;
+	}
+}
+
+Test(debug, scheddetail_adds_ps_ms_and_gs, .timeout = 30)
+{
+	const char *e[] = {"GORT_DEBUG=schedtrace=100,scheddetail=1", "GORT_MAXPROCS=2", NULL};
+	run_prog(&r, "busy", e);
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	int lines = matching("^SCHED [0-9]+ms: gomaxprocs=2 idleprocs=[0-2] threads=[0-9]+ spinningthreads=[0-9]+ "
+			     "idlethreads=[0-9]+ runqueue=[0-9]+ gcwaiting=0 nmidlelocked=[0-9]+ stopwait=[0-9]+$");
+	cr_assert_geq(lines, 2, "%s", r.out);
+	cr_assert_eq(matching("^  P[01]: status=[0-4] schedtick=[0-9]+ m=-?[0-9]+ runqsize=[0-9]+ gfreecnt=[0-9]+ "
+			      "timerslen=[0-9]+$"),
+		     2 * lines, "a line per P under each SCHED line:\n%s", r.out);
+	cr_assert_geq(matching("^  M[0-9]+: p=-?[0-9]+ curg=-?[0-9]+ spinning=(true|false) lockedg=-?[0-9]+$"), lines,
+		      "%s", r.out);
+	cr_assert_geq(matching("^  G1: status=[0-6]\\([a-z .]*\\) m=-?[0-9]+ lockedm=-?[0-9]+$"), lines, "%s", r.out);
+	/* the goroutine parked for good, once it has parked: goroutine 2 */
+	cr_assert_geq(matching("^  G2: status=4\\(chan receive\\) m=-1 lockedm=-1$"), 1, "%s", r.out);
+}
+
+Test(debug, schedtrace_wants_milliseconds, .timeout = 30)
+{
+	const char *e[] = {"GORT_DEBUG=schedtrace=soon", NULL};
+	run_prog(&r, "env", e);
+	cr_assert_eq(r.status, 2, "%s", r.out);
+	assert_output_has(&r, "fatal error: GORT_DEBUG schedtrace: invalid value \"soon\"\n");
+}
