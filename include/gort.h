@@ -119,6 +119,34 @@ GORT_EXPORT int gort_maxprocs(int n);
 GORT_EXPORT int gort_num_goroutine(void);
 
 /*
+ * The scheduler's counters, as gort_read_stats finds them.  Counts since
+ * gort_main started; each field is read on its own while goroutines run,
+ * so the fields together are a snapshot only approximately.
+ */
+typedef struct gort_stats {
+	int64_t goroutines;         /* that exist now (gort_num_goroutine) */
+	int64_t goroutines_created; /* ever, goroutine 1 included */
+	int32_t threads;            /* the runtime's OS threads: the Ms and sysmon */
+	int32_t idle_threads;       /* Ms asleep with nothing to run */
+	int32_t procs;              /* Ps: GORT_MAXPROCS */
+	int32_t idle_procs;         /* Ps with nothing to run */
+	int64_t runqueue;           /* goroutines in the global run queue */
+	int64_t local_runqueue;     /* goroutines in the Ps' own queues */
+	int64_t steals;             /* goroutines an idle P took from another P's queue */
+	int64_t parks;              /* times a goroutine blocked: channel, select, lock, sleep... */
+	int64_t stack_reserved;     /* bytes of address space mapped for stacks, guards included */
+	int64_t stack_resident;     /* bytes of the default-size stacks in memory (mincore) */
+} gort_stats;
+
+/*
+ * Fills *stats.  Never blocks on goroutines, but stack_resident asks the
+ * kernel about every page of stack address space: a call takes about half
+ * a millisecond per 1,000 stacks the program has had at once.  A NULL
+ * stats is a fatal error.
+ */
+GORT_EXPORT void gort_read_stats(gort_stats *stats);
+
+/*
  * Wires the calling goroutine to the thread it runs on: until a matching
  * number of gort_unlock_os_thread calls, it runs only on this thread and no
  * other goroutine does.  Calls nest.  A goroutine that exits while wired

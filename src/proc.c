@@ -462,6 +462,7 @@ struct g *runqsteal(struct p *pp, struct p *victim, bool stealrunnext)
 	uint32_t n = runqgrab(victim, pp->runq, t, stealrunnext);
 	if (n == 0)
 		return NULL;
+	pcountadd(&pp->nsteals, n);
 	n--;
 	struct g *gp = load_relaxed(&pp->runq[(t + n) % RUNQ_SIZE]);
 	if (n == 0)
@@ -631,10 +632,15 @@ static void gfpurge(struct p *pp)
 
 static void addgoroutines(struct p *pp, int64_t delta)
 {
-	if (pp != NULL)
-		store_relaxed(&pp->ngoroutines, load_relaxed(&pp->ngoroutines) + delta);
-	else
+	if (pp == NULL) {
 		atomic_fetch_add(&sched.ngoroutines, delta);
+		if (delta > 0)
+			atomic_fetch_add(&sched.ncreated, delta);
+		return;
+	}
+	pcountadd(&pp->ngoroutines, delta);
+	if (delta > 0)
+		pcountadd(&pp->ncreated, delta);
 }
 
 static int64_t newgoid(struct p *pp)
@@ -1540,6 +1546,7 @@ static void dropg(struct m *mp)
 static void park_m(struct g *gp)
 {
 	struct m *mp = gp->m;
+	pcountadd(&mp->p->nparks, 1);
 	setgstatus(gp, Grunning, Gwaiting);
 	dropg(mp);
 	bool (*fn)(struct g *, void *) = mp->waitunlockf;
@@ -1772,10 +1779,9 @@ static void printfield(const char *name, int64_t v)
  * as Go reads them: a snapshot that may be torn, of structures that are
  * never freed, each pointer read once.
  */
-static __attribute__((no_sanitize("thread"))) void schedtrace(bool detailed)
+static __attribute__((no_sanitize("thread"))) void schedtrace(int64_t now, bool detailed)
 {
 	static int64_t starttime;
-	int64_t now = nanotime();
 	if (starttime == 0)
 		starttime = now;
 	lock(&sched.lock);
@@ -1873,7 +1879,7 @@ static void *sysmon(void *arg)
 			int64_t now = nanotime();
 			if (lasttrace == 0 || now - lasttrace >= trace) {
 				lasttrace = now;
-				schedtrace(debug.scheddetail);
+				schedtrace(now, debug.scheddetail);
 			}
 			if (lasttrace + trace - now < delay)
 				delay = lasttrace + trace - now;
@@ -2079,6 +2085,32 @@ int gort_num_goroutine(void)
 {
 	apig("gort_num_goroutine");
 	return (int)gcount();
+}
+
+void gort_read_stats(gort_stats *st)
+{
+	apig("gort_read_stats");
+	if (st == NULL)
+		throw("gort_read_stats: nil stats");
+	*st = (gort_stats){.goroutines = gcount(), .goroutines_created = load_relaxed(&sched.ncreated)};
+	lock(&sched.lock);
+	st->threads = (int32_t)threadcount();
+	st->idle_threads = sched.nmidle;
+	st->procs = load_relaxed(&gomaxprocs);
+	st->idle_procs = load_relaxed(&sched.npidle);
+	st->runqueue = load_relaxed(&sched.runqsize);
+	unlock(&sched.lock);
+	int32_t n = load_acquire(&allplen);
+	for (int32_t i = 0; i < n; i++) {
+		struct p *pp = allp[i];
+		st->goroutines_created += load_relaxed(&pp->ncreated);
+		st->steals += load_relaxed(&pp->nsteals);
+		st->parks += load_relaxed(&pp->nparks);
+		if (i < st->procs)
+			st->local_runqueue += (uint32_t)(load_relaxed(&pp->runqtail) - load_relaxed(&pp->runqhead)) +
+					      (load_relaxed(&pp->runnext) != NULL);
+	}
+	stackstats(&st->stack_reserved, &st->stack_resident);
 }
 
 void gort_lock_os_thread(void)

@@ -33,6 +33,12 @@ struct p;
 	atomic_compare_exchange_strong_explicit((p), (old), (new), memory_order_acq_rel, \
 						memory_order_acquire)
 
+/* Adds to a counter that only its P's owner writes: no locked instruction. */
+static inline void pcountadd(_Atomic int64_t *c, int64_t delta)
+{
+	store_relaxed(c, load_relaxed(c) + delta);
+}
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -362,6 +368,8 @@ struct p {
 	struct _defer *deferpool[DEFERPOOL_SIZE];
 	/* goroutines created minus goroutines exited on this P (read by gcount) */
 	_Atomic int64_t ngoroutines;
+	/* counts for gort_read_stats, written by the owner alone (pcountadd) */
+	_Atomic int64_t ncreated, nsteals, nparks;
 };
 
 /* ------------------------------------------------------------- scheduler */
@@ -402,6 +410,7 @@ struct schedt {
 	_Alignas(CACHELINE) _Atomic uint64_t goidgen;
 	/* goroutines created or exited without a P (threads the runtime does not own) */
 	_Atomic int64_t ngoroutines;
+	_Atomic int64_t ncreated;
 	/* stop the world */
 	_Alignas(CACHELINE) _Atomic uint32_t gcwaiting;
 	int32_t stopwait;
@@ -536,6 +545,7 @@ void stackstart(struct p *pp, struct g *gp);
 void stackfree(struct p *pp, struct g *gp);
 void stackscavenge(note *stop);
 void stackcache_flush(struct p *pp);
+void stackstats(int64_t *reserved, int64_t *resident);
 bool stack_inguard(struct g *gp, uintptr_t addr, uintptr_t sp);
 struct ucontext_t;
 _Noreturn void stackoverflow(struct g *gp, uintptr_t sp, struct ucontext_t *uc);

@@ -106,6 +106,15 @@ static size_t arena_slots = ARENA_MIN_SLOTS;
 static int64_t guardbudget;     /* mprotect guards left (stacklock) */
 static int64_t inusepeak, inusepeakwhen; /* the high-water mark and when it was set (stacklock) */
 
+/* Every arena, newest first: records are never changed or freed once linked. */
+struct arena {
+	struct arena *next;
+	uintptr_t base;
+	size_t len;
+};
+static struct arena *_Atomic arenas;
+static _Atomic int64_t mappedbytes; /* stack address space: arenas and stacks of other sizes */
+
 /* the global pool: slots with pages resident (dirty), and without (clean) */
 struct stackvec {
 	uintptr_t *v;
@@ -202,10 +211,18 @@ static uintptr_t carve(void)
 {
 	if (arena_next == arena_end) {
 		size_t len = arena_slots * slotsize();
+		struct arena *a = malloc(sizeof *a);
+		if (a == NULL)
+			return 0;
 		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED)
+		if (p == MAP_FAILED) {
+			free(a);
 			return 0;
+		}
+		*a = (struct arena){.next = load_relaxed(&arenas), .base = (uintptr_t)p, .len = len};
+		store_release(&arenas, a);
+		atomic_fetch_add(&mappedbytes, (int64_t)len);
 		/* where THP is "always", a huge page would make every touched stack cost 2 MiB */
 		madvise(p, len, MADV_NOHUGEPAGE);
 		arena_next = (uintptr_t)p;
@@ -388,6 +405,7 @@ static bool stackmap(struct g *gp, size_t size)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
+	atomic_fetch_add(&mappedbytes, (int64_t)(stack_guard + size));
 	madvise(p, stack_guard + size, MADV_NOHUGEPAGE);
 	uintptr_t lo = (uintptr_t)p + stack_guard;
 	bind(gp, lo | guardinstall(lo), size);
@@ -438,7 +456,7 @@ void stackstart(struct p *pp, struct g *gp)
 {
 	bool dflt = gp->stack.hi - gp->stack.lo == stack_default;
 	if (dflt)
-		store_relaxed(&pp->stackinuse, load_relaxed(&pp->stackinuse) + 1);
+		pcountadd(&pp->stackinuse, 1);
 	if (!(gp->stackflags & STK_DIRTY) && dflt) {
 		uintptr_t warm = cacheget(pp, true);
 		if (warm == 0 && load_relaxed(&npooldirty) > 0)
@@ -469,10 +487,34 @@ void stackfree(struct p *pp, struct g *gp)
 			unlock(&stacklock);
 		}
 		munmap((void *)(lo - stack_guard), stack_guard + (hi - lo));
+		atomic_fetch_sub(&mappedbytes, (int64_t)(stack_guard + (hi - lo)));
 		return;
 	}
-	store_relaxed(&pp->stackinuse, load_relaxed(&pp->stackinuse) - 1);
+	pcountadd(&pp->stackinuse, -1);
 	cacheput(pp, lo | flags);
+}
+
+/*
+ * Stack memory for gort_read_stats: the address space mapped, and how much
+ * of the arenas is resident, page by page from mincore(2), a chunk of
+ * pages per call so that the vector fits on the caller's stack.
+ */
+void stackstats(int64_t *reserved, int64_t *resident)
+{
+	unsigned char vec[1024];
+	size_t chunk = sizeof vec * pagesize;
+	int64_t pages = 0;
+	*reserved = load_relaxed(&mappedbytes);
+	for (struct arena *a = load_acquire(&arenas); a != NULL; a = a->next) {
+		for (size_t off = 0; off < a->len; off += chunk) {
+			size_t len = a->len - off < chunk ? a->len - off : chunk;
+			if (mincore((void *)(a->base + off), len, vec) != 0)
+				continue;
+			for (size_t i = 0; i < len / pagesize; i++)
+				pages += vec[i] & 1;
+		}
+	}
+	*resident = pages * (int64_t)pagesize;
 }
 
 /* Empties pp's caches into the global pool (pp is being destroyed). */

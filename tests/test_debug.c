@@ -1,7 +1,7 @@
 /*
- * What GORT_DEBUG shows of the scheduler at work: schedtrace's SCHED lines
- * and scheddetail's per-P, M and G lines, in Go's formats, checked in a
- * child process's output.
+ * What the runtime shows of itself: gort_read_stats, and GORT_DEBUG's
+ * schedtrace (SCHED lines) and scheddetail (per-P, M and G lines) in Go's
+ * formats, checked in a child process's output.
  */
 #include <regex.h>
 
@@ -52,8 +52,9 @@ Test(debug, scheddetail_adds_ps_ms_and_gs, .timeout = 30)
 	const char *e[] = {"GORT_DEBUG=schedtrace=100,scheddetail=1", "GORT_MAXPROCS=2", NULL};
 	run_prog(&r, "busy", e);
 	cr_assert_eq(r.status, 0, "%s", r.out);
+	/* gcwaiting=1 when a line catches the world freezing as main returns */
 	int lines = matching("^SCHED [0-9]+ms: gomaxprocs=2 idleprocs=[0-2] threads=[0-9]+ spinningthreads=[0-9]+ "
-			     "idlethreads=[0-9]+ runqueue=[0-9]+ gcwaiting=0 nmidlelocked=[0-9]+ stopwait=[0-9]+$");
+			     "idlethreads=[0-9]+ runqueue=[0-9]+ gcwaiting=[01] nmidlelocked=[0-9]+ stopwait=[0-9]+$");
 	cr_assert_geq(lines, 2, "%s", r.out);
 	cr_assert_eq(matching("^  P[01]: status=[0-4] schedtick=[0-9]+ m=-?[0-9]+ runqsize=[0-9]+ gfreecnt=[0-9]+ "
 			      "timerslen=[0-9]+$"),
@@ -71,4 +72,76 @@ Test(debug, schedtrace_wants_milliseconds, .timeout = 30)
 	run_prog(&r, "env", e);
 	cr_assert_eq(r.status, 2, "%s", r.out);
 	assert_output_has(&r, "fatal error: GORT_DEBUG schedtrace: invalid value \"soon\"\n");
+}
+
+/* ------------------------------------------------------------------ stats */
+
+static gort_chan *gate;
+static gort_waitgroup started, finished;
+
+enum { PARKERS = 100, TOUCHED = 64 << 10 };
+
+/* Touches TOUCHED bytes of its stack, then parks on gate until it closes. */
+static void parker(void *arg)
+{
+	volatile char buf[TOUCHED];
+	for (size_t i = 0; i < sizeof buf; i += 4096)
+		buf[i] = 1;
+	gort_waitgroup_done(&started);
+	gort_chan_recv(gate, NULL);
+	buf[0] = 2;
+	gort_waitgroup_done(&finished);
+}
+
+/* On one P, so that what runs when is certain. */
+static int main_stats(void *arg)
+{
+	gort_stats s0, s1, s2;
+	gort_read_stats(&s0);
+	cr_assert_eq(s0.goroutines, 1);
+	cr_assert_eq(s0.goroutines_created, 1);
+	cr_assert_eq(s0.procs, 1);
+	cr_assert_eq(s0.idle_procs, 0, "main holds the only P");
+	cr_assert_geq(s0.threads, 2, "an M and sysmon");
+	cr_assert_gt(s0.stack_reserved, 0);
+	cr_assert(s0.stack_resident > 0 && s0.stack_resident <= s0.stack_reserved, "%lld of %lld",
+		  (long long)s0.stack_resident, (long long)s0.stack_reserved);
+
+	gate = gort_chan_make(0, 0);
+	gort_waitgroup_add(&started, PARKERS);
+	gort_waitgroup_add(&finished, PARKERS);
+	for (int i = 0; i < PARKERS; i++)
+		gort_go(parker, NULL);
+	/* main parks; each parker runs, then parks on gate; the last readies main */
+	gort_waitgroup_wait(&started);
+	gort_read_stats(&s1);
+	cr_assert_eq(s1.goroutines, 1 + PARKERS);
+	cr_assert_eq(s1.goroutines_created, 1 + PARKERS);
+	cr_assert_geq(s1.parks - s0.parks, 1 + PARKERS, "%lld parks", (long long)(s1.parks - s0.parks));
+	cr_assert_eq(s1.runqueue + s1.local_runqueue, 0, "nothing is runnable but main");
+	cr_assert_geq(s1.stack_resident - s0.stack_resident, (int64_t)PARKERS * (TOUCHED - 4096),
+		      "%lld bytes more resident", (long long)(s1.stack_resident - s0.stack_resident));
+
+	gort_chan_close(gate);
+	gort_waitgroup_wait(&finished);
+	while (gort_num_goroutine() > 1)
+		gort_yield();
+	gort_read_stats(&s2);
+	cr_assert_eq(s2.goroutines, 1);
+	cr_assert_eq(s2.goroutines_created, 1 + PARKERS);
+	gort_chan_free(gate);
+	return 0;
+}
+
+Test(debug, stats_count_goroutines_parks_and_stack_pages, .timeout = 30)
+{
+	setenv("GORT_MAXPROCS", "1", 1);
+	cr_assert_eq(gort_main(main_stats, NULL), 0);
+}
+
+Test(debug, stats_want_somewhere_to_go, .timeout = 30)
+{
+	run_prog(&r, "stats-nil", NULL);
+	cr_assert_eq(r.status, 2, "%s", r.out);
+	assert_output_has(&r, "fatal error: gort_read_stats: nil stats\n");
 }

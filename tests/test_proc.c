@@ -211,6 +211,9 @@ static int main_steal(void *arg)
 	testwg_wait(&wg);
 	cr_assert_gt(atomic_load(&onp[1 - atomic_load(&ownerp)]), 0, "no P stole");
 	cr_assert_eq(atomic_load(&onp[0]) + atomic_load(&onp[1]), 64);
+	gort_stats st;
+	gort_read_stats(&st);
+	cr_assert_gt(st.steals, 0, "the stats count the steals");
 	return 0;
 }
 

@@ -667,6 +667,12 @@ static int main_busy(void *arg)
 	return 0;
 }
 
+static int main_stats_nil(void *arg)
+{
+	gort_read_stats(NULL);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void *);
@@ -682,6 +688,7 @@ static const struct {
 	{"deadlock", main_deadlock},
 	{"env", main_nop},
 	{"busy", main_busy},
+	{"stats-nil", main_stats_nil},
 	{"gdb-trap", main_trap},
 	{"panic", main_panic},
 	{"panic-goroutine", main_panic_goroutine},
