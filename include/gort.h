@@ -119,6 +119,16 @@ GORT_EXPORT int gort_maxprocs(int n);
 GORT_EXPORT int gort_num_goroutine(void);
 
 /*
+ * Writes every goroutine to fd as a SIGQUIT dump shows them (status, wait
+ * reason, how long it has waited when a minute or more, traceback,
+ * "created by"), the caller's first: Go's runtime.Stack(buf, true).  The
+ * other goroutines stay where they are while it writes (the world is
+ * stopped).  Returns 0, or -1 with errno EBADF if fd is not open.  Only a
+ * goroutine may call it; from another thread it is a fatal error.
+ */
+GORT_EXPORT int gort_dump(int fd);
+
+/*
  * The scheduler's counters, as gort_read_stats finds them.  Counts since
  * gort_main started; each field is read on its own while goroutines run,
  * so the fields together are a snapshot only approximately.

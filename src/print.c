@@ -21,6 +21,7 @@
 
 static _Atomic pid_t printowner;
 static int printdepth;
+static int printfd = 2;     /* where the print lock's holder prints: stderr but for gort_dump */
 static char printbuf[4096]; /* what the print lock's holder has to say */
 static size_t printlen;
 
@@ -42,7 +43,7 @@ void printlock(void)
 static void writeall(const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = write(2, p, n);
+		ssize_t w = write(printfd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -53,11 +54,20 @@ static void writeall(const char *p, size_t n)
 	}
 }
 
+/* printlock, with what is printed going to fd until the matching printunlock. */
+void printlockfd(int fd)
+{
+	printlock();
+	if (printdepth == 1)
+		printfd = fd;
+}
+
 void printunlock(void)
 {
 	if (--printdepth == 0) {
 		writeall(printbuf, printlen);
 		printlen = 0;
+		printfd = 2;
 		atomic_store(&printowner, 0);
 	}
 }

@@ -58,6 +58,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1987,8 +1988,6 @@ static void schedinit(void)
 	procresize(procs);
 	unlock(&sched.lock);
 	tickcoarse();
-	if (!newthread(sysmon, NULL))
-		throw("newosproc: cannot create a thread");
 }
 
 struct mainargs {
@@ -2032,6 +2031,9 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 	ma.arg = arg;
 	if (newproc1(NULL, NULL, runtime_main, &ma, (uintptr_t)__builtin_return_address(0)) != 0)
 		throw("gort_main: cannot create the main goroutine");
+	/* after goroutine 1 and its M, which sysmon's first look (schedtrace) shows, as in Go */
+	if (!newthread(sysmon, NULL))
+		throw("newosproc: cannot create a thread");
 	notesleep(&sched.mainnote);
 	atomic_store(&runtime_state, RUNTIME_DONE);
 	return sched.mainresult;
@@ -2085,6 +2087,21 @@ int gort_num_goroutine(void)
 {
 	apig("gort_num_goroutine");
 	return (int)gcount();
+}
+
+int gort_dump(int fd)
+{
+	struct g *gp = apicurg("gort_dump");
+	if (gp == NULL)
+		throw("gort_dump: called from a thread that is not running a goroutine");
+	if (fcntl(fd, F_GETFL) < 0)
+		return -1;
+	stopTheWorld();
+	printlockfd(fd);
+	dumpgoroutines(gp);
+	printunlock();
+	startTheWorld();
+	return 0;
 }
 
 void gort_read_stats(gort_stats *st)

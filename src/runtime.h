@@ -596,6 +596,7 @@ void printstr(const char *s);
 void printint(int64_t v);
 void printhex(uint64_t v);
 void printlock(void);
+void printlockfd(int fd);
 void printunlock(void);
 _Noreturn void dieexit(void);
 
@@ -650,6 +651,7 @@ void movetimers(struct p *to, struct p *from);
 
 struct ucontext_t;
 void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all);
+void dumpgoroutines(struct g *gp);
 _Noreturn void crashexit(void);
 bool runtimepc(uintptr_t pc);
 

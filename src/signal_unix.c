@@ -10,6 +10,9 @@
  * installs its own in minitSignals): the overflowing stack has no room
  * left for it, and the report's unwinding needs some.
  *
+ * SIGQUIT, unless the program has an action of its own for it, prints
+ * every goroutine and exits 2, as Go's does (a dump on demand: kill -QUIT).
+ *
  * A fault on a thread the runtime does not own, or a fault signal sent by
  * kill, is not ours: the handler reinstalls the action that was there
  * before gort (the default one, or a sanitizer's) and returns, so the
@@ -61,22 +64,30 @@ static void dumpregs(const ucontext_t *uc)
 	}
 }
 
-/* A fault in runtime-owned code: Go's report of a signal it cannot turn into a panic. */
+/*
+ * Go's report of a signal it cannot turn into a panic: a fault in
+ * runtime-owned code, with its address; or SIGQUIT, Go's goroutine dump,
+ * which shows every goroutine and may land on any thread that does not
+ * block it (gp NULL: not one of the runtime's).  Then exit status 2.
+ */
 static _Noreturn void sigcrash(struct g *gp, const char *name, siginfo_t *info, ucontext_t *uc)
 {
+	bool quit = info->si_signo == SIGQUIT;
 	freezetheworld();
 	printlock();
 	printstr(name);
 	printstr("\nPC=");
 	printhex((uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
 	printstr(" m=");
-	printint(gp->m->id);
+	printint(gp != NULL ? gp->m->id : -1);
 	printstr(" sigcode=");
 	printint(info->si_code);
-	printstr(" addr=");
-	printhex((uintptr_t)info->si_addr);
+	if (!quit) {
+		printstr(" addr=");
+		printhex((uintptr_t)info->si_addr);
+	}
 	printstr("\n");
-	crashtraceback(gp, uc, false);
+	crashtraceback(gp, uc, quit);
 	if (debug.traceback != TRACEBACK_NONE) {
 		printstr("\n");
 		dumpregs(uc);
@@ -90,6 +101,15 @@ static void sighandler(int sig, siginfo_t *info, void *ctx)
 	ucontext_t *uc = ctx;
 	struct g *gp = getg();
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+
+	if (sig == SIGQUIT) {
+		if (load_acquire(&runtime_state) == RUNTIME_RUNNING)
+			sigcrash(gp, "SIGQUIT: quit", info, uc);
+		/* gort_main has returned: the program's own action, as if gort had never been */
+		sigaction(sig, &oldact[sig], NULL);
+		raise(sig);
+		return;
+	}
 
 	if (gp != NULL && gp->m != NULL && info->si_code > 0) {
 		if (gp != gp->m->g0 && stack_inguard(gp, (uintptr_t)info->si_addr, sp))
@@ -110,20 +130,28 @@ static void sighandler(int sig, siginfo_t *info, void *ctx)
 		oldact[sig].sa_handler(sig);
 }
 
+static bool sethandler(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = sighandler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	return sigaction(sig, &sa, &oldact[sig]) == 0;
+}
+
 void initsig(void)
 {
 	pthread_sigmask(SIG_SETMASK, NULL, &initsigmask);
 	for (size_t i = 0; i < sizeof faultsigs / sizeof faultsigs[0]; i++) {
-		int sig = faultsigs[i].sig;
-		sigdelset(&initsigmask, sig);
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_sigaction = sighandler;
-		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-		sigfillset(&sa.sa_mask);
-		if (sigaction(sig, &sa, &oldact[sig]) != 0)
+		sigdelset(&initsigmask, faultsigs[i].sig);
+		if (!sethandler(faultsigs[i].sig))
 			throw("initsig: sigaction failed");
 	}
+	/* SIGQUIT only if the program left it to the default: a handler or SIG_IGN of its own stays */
+	struct sigaction cur;
+	if (sigaction(SIGQUIT, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_DFL)
+		sethandler(SIGQUIT);
 }
 
 void minitSignals(struct m *mp)

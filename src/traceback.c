@@ -373,7 +373,7 @@ static void tracebacksaved(struct g *gp)
 	printframes(&uc, false, false);
 }
 
-/* Every goroutine but gp, as Go's tracebackothers. */
+/* Every goroutine but me, as Go's tracebackothers, each after a blank line. */
 static void tracebackothers(struct g *me)
 {
 	for (struct g *gp = load_acquire(&allgs); gp != NULL; gp = load_acquire(&gp->alllink)) {
@@ -391,15 +391,12 @@ static void tracebackothers(struct g *me)
 }
 
 /*
- * The goroutine part of a crash report: gp's stack (gp NULL: none; a g0:
- * the runtime's own, "runtime stack:"), from the signal context sigctx or
- * else from here, then, with all or GORT_TRACEBACK=all, every other
- * goroutine.  Called with the print lock held.
+ * gp's stack (gp NULL: none; a g0: the runtime's own, "runtime stack:"),
+ * from the signal context sigctx or else from here, then, with all, every
+ * other goroutine.  Each part follows a blank line.  Print lock held.
  */
-void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all)
+static void tracebackgoroutines(struct g *gp, struct ucontext_t *sigctx, bool all)
 {
-	if (debug.traceback == TRACEBACK_NONE)
-		return;
 	san_crashing(true);
 	unw_context_t here;
 	unw_context_t *uc = (unw_context_t *)sigctx;
@@ -420,9 +417,29 @@ void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all)
 			printcreatedby(gp);
 		}
 	}
-	if (all || debug.traceback >= TRACEBACK_ALL)
+	if (all)
 		tracebackothers(me);
 	san_crashing(false);
+}
+
+/*
+ * The goroutine part of a crash report: gp's stack, and every other
+ * goroutine's with all or GORT_TRACEBACK=all (tracebackgoroutines).
+ */
+void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all)
+{
+	if (debug.traceback != TRACEBACK_NONE)
+		tracebackgoroutines(gp, sigctx, all || debug.traceback >= TRACEBACK_ALL);
+}
+
+/*
+ * gort_dump's report: the calling goroutine gp and every other, whatever
+ * GORT_TRACEBACK says, as Go's runtime.Stack(buf, true).  The world is
+ * stopped, so that no stack changes while it is read.  Print lock held.
+ */
+void dumpgoroutines(struct g *gp)
+{
+	tracebackgoroutines(gp, NULL, true);
 }
 
 /* The end of a crash report: exit 2, or abort for a core dump (GORT_TRACEBACK=crash). */

@@ -1,7 +1,8 @@
 /*
- * What the runtime shows of itself: gort_read_stats, and GORT_DEBUG's
- * schedtrace (SCHED lines) and scheddetail (per-P, M and G lines) in Go's
- * formats, checked in a child process's output.
+ * What the runtime shows of itself: goroutine dumps (SIGQUIT, gort_dump),
+ * gort_read_stats, and GORT_DEBUG's schedtrace (SCHED lines) and
+ * scheddetail (per-P, M and G lines) in Go's formats, checked in a child
+ * process's output.
  */
 #include <regex.h>
 
@@ -72,6 +73,40 @@ Test(debug, schedtrace_wants_milliseconds, .timeout = 30)
 	run_prog(&r, "env", e);
 	cr_assert_eq(r.status, 2, "%s", r.out);
 	assert_output_has(&r, "fatal error: GORT_DEBUG schedtrace: invalid value \"soon\"\n");
+}
+
+/* ------------------------------------------------------------------ dumps */
+
+/* A dump from a signal handler allocates (symbols, lines): expected. */
+static const char *const sanopts[] = {"TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0", NULL};
+
+/* The goroutine blocked for three minutes, as every dump shows it. */
+static void assert_blocked_goroutine(void)
+{
+	assert_output_has(&r, " [chan receive, 3 minutes]:\ngort_chan_recv(...)\n");
+	assert_output_has(&r, "\nchanwaiter_fn(...)\n");
+	assert_output_has(&r, "created by parkforminutes in goroutine 1\n");
+}
+
+Test(debug, sigquit_dumps_every_goroutine_and_exits_2, .timeout = 30)
+{
+	run_prog(&r, "sigquit", sanopts);
+	cr_assert_eq(r.status, 2, "%s", r.out);
+	cr_assert(strncmp(r.out, "SIGQUIT: quit\nPC=0x", 19) == 0, "%s", r.out);
+	assert_output_has(&r, "\ngoroutine 1 [");
+	assert_blocked_goroutine();
+	assert_output_has(&r, "\nrip    0x");
+}
+
+Test(debug, dump_writes_every_goroutine_and_goes_on, .timeout = 30)
+{
+	run_prog(&r, "dump", sanopts);
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	assert_output_has(&r, "\ngoroutine 1 [running]:\ngort_dump(...)\n");
+	assert_output_has(&r, "\nmain_dump(...)\n");
+	assert_blocked_goroutine();
+	cr_assert(strstr(r.out, "created by parkforminutes") < strstr(r.out, "dumped, and going on\n"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "SIGQUIT"), "%s", r.out);
 }
 
 /* ------------------------------------------------------------------ stats */

@@ -3,11 +3,13 @@
  * Go's crash tests run testdata/testprog).  argv[1] names the scenario.
  */
 #include <alloca.h>
+#include <errno.h>
 #include <gort.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime.h"
 
@@ -667,6 +669,49 @@ static int main_busy(void *arg)
 	return 0;
 }
 
+/*
+ * For dumps: a goroutine blocked on a channel, made to look blocked for
+ * three minutes.
+ */
+static gort_chan *quitchan;
+
+static __attribute__((noinline)) void chanwaiter_fn(void *arg)
+{
+	atomic_store(&parked, getg());
+	gort_chan_recv(quitchan, NULL);
+	sink = 3;
+}
+
+static __attribute__((noinline)) void parkforminutes(void)
+{
+	quitchan = gort_chan_make(0, 0);
+	gort_go(chanwaiter_fn, NULL);
+	struct g *gp;
+	while ((gp = atomic_load(&parked)) == NULL || atomic_load(&gp->atomicstatus) != Gwaiting)
+		gort_yield();
+	gp->waitsince = nanotime_coarse() - 3 * 60000000000LL - 1000000000LL;
+}
+
+static int main_sigquit(void *arg)
+{
+	parkforminutes();
+	kill(getpid(), SIGQUIT);
+	for (;;)
+		gort_sleep(1000000000);
+	return 0;
+}
+
+static int main_dump(void *arg)
+{
+	parkforminutes();
+	if (gort_dump(-1) != -1 || errno != EBADF)
+		return 3;
+	if (gort_dump(1) != 0)
+		return 4;
+	printf("dumped, and going on\n");
+	return 0;
+}
+
 static int main_stats_nil(void *arg)
 {
 	gort_read_stats(NULL);
@@ -689,6 +734,8 @@ static const struct {
 	{"env", main_nop},
 	{"busy", main_busy},
 	{"stats-nil", main_stats_nil},
+	{"sigquit", main_sigquit},
+	{"dump", main_dump},
 	{"gdb-trap", main_trap},
 	{"panic", main_panic},
 	{"panic-goroutine", main_panic_goroutine},
