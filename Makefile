@@ -174,7 +174,9 @@ demo: $(EXAMPLES)
 
 install: $(BUILD)/libgort.a $(BUILD)/libgort.so
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/share/gort
 	install -m 644 include/gort.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 tools/gort-gdb.py $(DESTDIR)$(PREFIX)/share/gort/
 	install -m 644 $(BUILD)/libgort.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libgort.so $(DESTDIR)$(PREFIX)/lib/libgort.so.0
 	ln -sf libgort.so.0 $(DESTDIR)$(PREFIX)/lib/libgort.so

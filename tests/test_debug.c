@@ -109,6 +109,37 @@ Test(debug, dump_writes_every_goroutine_and_goes_on, .timeout = 30)
 	cr_assert_null(strstr(r.out, "SIGQUIT"), "%s", r.out);
 }
 
+/*
+ * The gdb helper (tools/gort-gdb.py), in a program stopped with a goroutine
+ * blocked: info goroutines lists both, and goroutine 2 bt walks the
+ * blocked one's stack from where it will resume, down to its entry.
+ */
+Test(debug, gdb_helper_lists_goroutines_and_their_stacks, .timeout = 60, .disabled = UNDER_SANITIZER)
+{
+	if (system("command -v gdb >/dev/null 2>&1") != 0)
+		cr_skip_test("gdb is not installed");
+	if (under_valgrind())
+		cr_skip_test("gdb does not run under Valgrind");
+	char cmd[4096], out[65536];
+	snprintf(cmd, sizeof cmd,
+		 "gdb -nx -batch -ex run -ex 'source tools/gort-gdb.py' -ex 'info goroutines' "
+		 "-ex 'echo ---\\n' -ex 'goroutine 2 bt' -ex 'echo ---\\n' -ex 'bt 1' "
+		 "--args %s/tests/testprog gdb-goroutines 2>&1",
+		 builddir());
+	FILE *p = popen(cmd, "r");
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = 0;
+	pclose(p);
+	char *list = strstr(out, "* 1 running "), *bt = strstr(out, "---\n"), *after = bt ? strstr(bt + 4, "---\n") : NULL;
+	cr_assert(list != NULL && bt != NULL && after != NULL, "%s", out);
+	cr_assert(strstr(list, "\n  2 chan receive chanwaiter_fn\n") != NULL, "%s", out);
+	*after = 0;
+	cr_assert(strstr(bt, "gort_chan_recv") && strstr(bt, "chanwaiter_fn") && strstr(bt, "goentry_asm"),
+		  "goroutine 2's stack:\n%s", bt);
+	/* and the registers are the thread's again */
+	cr_assert(strstr(after + 4, "#0 ") != NULL && strstr(after + 4, "chanwaiter_fn") == NULL, "%s", after + 4);
+}
+
 /* ------------------------------------------------------------------ stats */
 
 static gort_chan *gate;

@@ -712,6 +712,14 @@ static int main_dump(void *arg)
 	return 0;
 }
 
+/* Stops under a debugger with a goroutine blocked (tests/test_debug.c). */
+static int main_gdb_goroutines(void *arg)
+{
+	parkforminutes();
+	raise(SIGTRAP);
+	return 0;
+}
+
 static int main_stats_nil(void *arg)
 {
 	gort_read_stats(NULL);
@@ -736,6 +744,7 @@ static const struct {
 	{"stats-nil", main_stats_nil},
 	{"sigquit", main_sigquit},
 	{"dump", main_dump},
+	{"gdb-goroutines", main_gdb_goroutines},
 	{"gdb-trap", main_trap},
 	{"panic", main_panic},
 	{"panic-goroutine", main_panic_goroutine},
