@@ -191,7 +191,8 @@ static int main_sleepers(void *arg)
 	testwg_wait(&wg);
 	cr_assert_eq(atomic_load(&sl.woke), n);
 	cr_assert_eq(atomic_load(&sl.early), 0, "%ld sleepers woke early", atomic_load(&sl.early));
-	cr_assert_lt(gort_now() - t0, 20 * SEC);
+	/* a bound on lost wakeups, not a measure: ThreadSanitizer alone takes 11 s here, more on a busy machine */
+	cr_assert_lt(gort_now() - t0, (UNDER_SANITIZER ? 90 : 20) * SEC);
 	cr_log_info("worst lateness %lld us", (long long)(atomic_load(&sl.worst_late) / US));
 	return 0;
 }
