@@ -887,7 +887,7 @@ static void mfreeput(struct m *mp)
 	sched.nmfreed++;
 }
 
-static struct m *allm; /* newest first; sched.lock */
+static struct m *_Atomic allm; /* newest first; linked under sched.lock */
 
 /* The Ms with a thread (or about to have one); sched.lock held. */
 static int64_t mcount(void)
@@ -912,8 +912,8 @@ static struct m *allocm(struct p *pp, bool spinning)
 		mp->g0 = g0;
 		g0->m = mp;
 		mp->id = sched.mnext++;
-		mp->alllink = allm;
-		allm = mp;
+		mp->alllink = load_relaxed(&allm);
+		store_release(&allm, mp);
 	}
 	uint64_t seed = debug.seed ? debug.seed : (uint64_t)nanotime();
 	mp->fastrand = (seed ^ ((uint64_t)(mp->id + 1) * 0x9E3779B97F4A7C15ULL)) | 1;
@@ -1822,7 +1822,7 @@ static __attribute__((no_sanitize("thread"))) void schedtrace(int64_t now, bool 
 		}
 	}
 	if (detailed) {
-		for (struct m *mp = allm; mp != NULL; mp = mp->alllink) {
+		for (struct m *mp = load_relaxed(&allm); mp != NULL; mp = mp->alllink) {
 			if (mp->nothread)
 				continue;
 			struct p *pp = mp->p;
@@ -1850,6 +1850,21 @@ static __attribute__((no_sanitize("thread"))) void schedtrace(int64_t now, bool 
 	}
 	printunlock();
 	unlock(&sched.lock);
+}
+
+/*
+ * The kernel id of a thread of one of the Ms, 0 if none has started: where
+ * a signal that needs the runtime's context goes when it lands on a thread
+ * that is not an M (signal_unix.c).  Async-signal-safe: it reads allm
+ * without the lock (Ms are never freed) and fields an M's own thread
+ * writes, racily, as schedtrace does.
+ */
+__attribute__((no_sanitize("thread"))) pid_t signalthread(void)
+{
+	for (struct m *mp = load_acquire(&allm); mp != NULL; mp = mp->alllink)
+		if (!mp->nothread && mp->procid != 0)
+			return mp->procid;
+	return 0;
 }
 
 /* --------------------------------------------------------------- sysmon */

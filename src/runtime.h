@@ -556,6 +556,7 @@ void stackcheck_soft(struct g *gp);
 int64_t nanotime(void);
 int64_t nanotime_coarse(void);
 pid_t gettid_(void);
+pid_t signalthread(void);
 extern int32_t ncpu;
 int32_t getproccount(void);
 double cgroupcpulimit(const char *cgroupfile, const char *mountinfo);

@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -103,8 +104,13 @@ static void sighandler(int sig, siginfo_t *info, void *ctx)
 	uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 
 	if (sig == SIGQUIT) {
-		if (load_acquire(&runtime_state) == RUNTIME_RUNNING)
+		if (load_acquire(&runtime_state) == RUNTIME_RUNNING) {
+			/* the dump is made on an M, on its signal stack; an M's thread takes it over */
+			pid_t tid = gp == NULL ? signalthread() : 0;
+			if (tid != 0 && syscall(SYS_tgkill, getpid(), tid, SIGQUIT) == 0)
+				return;
 			sigcrash(gp, "SIGQUIT: quit", info, uc);
+		}
 		/* gort_main has returned: the program's own action, as if gort had never been */
 		sigaction(sig, &oldact[sig], NULL);
 		raise(sig);
