@@ -88,7 +88,12 @@ static void assert_blocked_goroutine(void)
 	assert_output_has(&r, "created by parkforminutes in goroutine 1\n");
 }
 
-Test(debug, sigquit_dumps_every_goroutine_and_exits_2, .timeout = 30)
+/*
+ * ThreadSanitizer holds an asynchronous signal until its thread calls a
+ * function it intercepts, and gort's threads sleep in futex system calls it
+ * does not see: under it, the signal would wait for ever.
+ */
+Test(debug, sigquit_dumps_every_goroutine_and_exits_2, .timeout = 30, .disabled = UNDER_TSAN)
 {
 	run_prog(&r, "sigquit", sanopts);
 	cr_assert_eq(r.status, 2, "%s", r.out);
