@@ -304,10 +304,8 @@ Test(crash, recovered_panic_after_goexit, .timeout = 30, .disabled = UNDER_TSAN)
 /* ------------------------------------------------ channels, select, sync, timers */
 
 /*
- * To be appended to tests/test_crash.c (it uses run_crash, expect_fatal,
- * expect_panic and r from there); the scenarios are in
- * testprog_chan.inc.  Deadlock reports name what each goroutine waits
- * for, as Go's do ("goroutine 1 [chan receive]:"); they stay silent while
+ * Deadlock reports name what each goroutine waits for, as Go's do
+ * ("goroutine 1 [chan receive]:"); they stay silent while
  * ThreadSanitizer's own thread exists, hence .disabled = UNDER_TSAN.
  */
 
