@@ -163,11 +163,15 @@ struct tbstate {
 	bool elided;
 };
 
-/* The runtime's public entry points that are part of a panic, not frames of their own. */
-static bool panicentry(const char *name)
+/*
+ * The runtime's public entry points that are part of a panic or of a dump,
+ * not frames of their own: gort_dump's report starts at its caller, as
+ * Go's runtime.Stack does.
+ */
+static bool reportentry(const char *name)
 {
 	static const char *const names[] = {
-		"gort_call", "gort_panic", "gort_panicf", "gort_panic_value", "gort_defer_scope_exit",
+		"gort_call", "gort_panic", "gort_panicf", "gort_panic_value", "gort_defer_scope_exit", "gort_dump",
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(name, names[i]) == 0)
@@ -188,7 +192,7 @@ static const char *showname(struct tbstate *st, uintptr_t pc, const char *name, 
 		return NULL;
 	if (strcmp(name, "gopanic") == 0)
 		return st->printed > 0 ? "panic" : NULL;
-	if (strncmp(name, "gort_", 5) == 0 && !panicentry(name))
+	if (strncmp(name, "gort_", 5) == 0 && !reportentry(name))
 		return name;
 	return NULL;
 }
