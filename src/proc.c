@@ -874,10 +874,6 @@ static struct m *mget(void)
 	return mp;
 }
 
-/*
- * A new M, counted as running from now on (so checkdead never mistakes
- * the gap before its thread starts for a deadlock).  sched.lock held.
- */
 /* An M without a thread, kept for allocm to reuse; sched.lock held. */
 static void mfreeput(struct m *mp)
 {
@@ -895,6 +891,10 @@ static int64_t mcount(void)
 	return sched.mnext - sched.nmfreed;
 }
 
+/*
+ * A new M, counted as running from now on (so checkdead never mistakes
+ * the gap before its thread starts for a deadlock).  sched.lock held.
+ */
 static struct m *allocm(struct p *pp, bool spinning)
 {
 	if (mcount() >= MAX_MCOUNT)
