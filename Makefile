@@ -63,7 +63,7 @@ LDLIBS   := $(DEPLIBS) -lpthread
 
 SRCS := src/proc.c src/stack.c src/panic.c src/print.c src/traceback.c src/chan.c src/select.c \
         src/sema.c src/sync.c src/time.c src/lock_futex.c src/os_linux.c src/signal_unix.c \
-        src/runtime1.c
+        src/runtime1.c src/trace.c
 ASMS := src/arch/amd64.S
 OBJS := $(BUILD)/obj/text.o $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(ASMS:src/%.S=$(BUILD)/obj/%.o) \
         $(BUILD)/obj/etext.o

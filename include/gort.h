@@ -157,6 +157,65 @@ typedef struct gort_stats {
 GORT_EXPORT void gort_read_stats(gort_stats *stats);
 
 /*
+ * Execution traces (Go's runtime/trace), in the format of Go 1.19's, which
+ * `go tool trace FILE` opens; `gort-trace` (installed with the library)
+ * turns one into JSON for Perfetto and prints a summary.  GORT_TRACE=path
+ * traces a whole program instead: from gort_main's start until it
+ * returns, or until the process exits, panics or dies of a fatal error,
+ * the file being complete each way.
+ */
+
+/*
+ * Starts writing an execution trace to fd: every goroutine's creation,
+ * start, blocking (on what, where), unblocking and end, on which
+ * processor, with C function names in its stacks.  The world stops while
+ * the goroutines alive are recorded.  Call it from a goroutine, or before
+ * gort_main.  Returns 0, or -1 with errno: EBUSY if a trace is being
+ * written, EBADF if fd is not open, EPERM from a thread that is not a
+ * goroutine while gort_main runs, or the error writing fd.
+ */
+GORT_EXPORT int gort_trace_start(int fd);
+
+/*
+ * Ends the trace: what is still buffered is written, then the tables the
+ * viewer needs; the file is complete and valid when it returns.  Every
+ * goroutine running at that moment is shown descheduled there.  fd stays
+ * open.  Returns 0, or -1 with errno: EINVAL if no trace is being written,
+ * or the first error writing fd.  Callable from any thread.
+ */
+GORT_EXPORT int gort_trace_stop(void);
+
+/*
+ * A log message in the trace, on the calling goroutine, under category
+ * (NULL: none): Go's trace.Log.  Nothing happens when no trace is being
+ * written.  A NULL message is a fatal error.
+ */
+GORT_EXPORT void gort_trace_log(const char *category, const char *message);
+
+/*
+ * User tasks and regions (Go's trace.NewTask and trace.StartRegion), shown
+ * by the viewer's "User-defined tasks" and "User-defined regions" pages.
+ * A task is a piece of work that may span goroutines: start one, pass its
+ * id to the goroutines that work on it, end it when done.  parent is the
+ * id of the task it is part of, or 0.  Task ids are handed out whether or
+ * not a trace is being written, so code can be traced at any time.
+ */
+GORT_EXPORT uint64_t gort_trace_task_start(uint64_t parent, const char *name);
+GORT_EXPORT void gort_trace_task_end(uint64_t task);
+
+/* gort_trace_log, for a task (0: none). */
+GORT_EXPORT void gort_trace_task_log(uint64_t task, const char *category, const char *message);
+
+/*
+ * A region of the calling goroutine's time, within a task (0: none).
+ * Regions nest: each end names the innermost region the goroutine has
+ * started and not ended, as the viewer requires.  A NULL name is a fatal
+ * error.
+ */
+GORT_EXPORT void gort_trace_region_start(uint64_t task, const char *name);
+GORT_EXPORT void gort_trace_region_end(uint64_t task, const char *name);
+
+/*
  * Wires the calling goroutine to the thread it runs on: until a matching
  * number of gort_unlock_os_thread calls, it runs only on this thread and no
  * other goroutine does.  Calls nest.  A goroutine that exits while wired

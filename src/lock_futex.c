@@ -34,15 +34,15 @@ enum { MUTEX_UNLOCKED = 0, MUTEX_LOCKED = 1 };
 enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30, PASSIVE_SPIN = 1 };
 enum { SLEEPERS_BITS = 8 };
 
-/* Set once, before main and so before any of our threads: membarrier works. */
-static bool asymmetric;
+/* Set once, before main and so before any of our threads. */
+bool membarrierok;
 
 /* threads sleeping for a lock, or about to, by hash of its address */
 static _Atomic uint32_t sleepers[1 << SLEEPERS_BITS];
 
 static __attribute__((constructor)) void lockinit(void)
 {
-	asymmetric = membarrierinit();
+	membarrierok = membarrierinit();
 }
 
 static inline _Atomic uint32_t *sleepersof(mutex *l)
@@ -72,7 +72,7 @@ void lock(mutex *l)
 	}
 	_Atomic uint32_t *slot = sleepersof(l);
 	atomic_fetch_add(slot, 1);
-	if (asymmetric)
+	if (membarrierok)
 		membarrier();
 	while (atomic_exchange(&l->key, MUTEX_LOCKED) != MUTEX_UNLOCKED)
 		futexsleep(&l->key, MUTEX_LOCKED, -1);
@@ -93,7 +93,7 @@ void unlock(mutex *l)
 		throw("unlock of unlocked lock");
 	_Atomic uint32_t *slot = sleepersof(l);
 	store_release(&l->key, MUTEX_UNLOCKED);
-	if (asymmetric)
+	if (membarrierok)
 		atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps the order */
 	else
 		atomic_thread_fence(memory_order_seq_cst);

@@ -690,13 +690,19 @@ static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), voi
 	newg->parentgoid = creator == NULL ? 0 : creator->m->curg ? creator->m->curg->goid : 0;
 	san_newg(newg, false);
 	addgoroutines(pp, 1);
-	setgstatus(newg, Gdead, Grunnable);
 	if (pp != NULL) {
+		setgstatus(newg, Gdead, Grunnable);
+		if (traceenabled())
+			traceGoCreate(newg);
 		runqput(pp, newg, true);
 		wakep();
 		return 0;
 	}
+	/* under sched.lock, which a trace's start holds to see the transition whole */
 	lock(&sched.lock);
+	setgstatus(newg, Gdead, Grunnable);
+	if (traceenabled())
+		traceGoCreate(newg);
 	globrunqput(newg);
 	unlock(&sched.lock);
 	/* Without a P we cannot be sloppy: make sure some M will look. */
@@ -758,8 +764,11 @@ int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t gopc
 	 * they leave on this P, with no lock taken.
 	 */
 	if (unlikely(runqlen(pp) == RUNQ_SIZE || ((++pp->newprocs & 255) == 0 && slicedone(pp))) &&
-	    mp->lockedg == NULL && pp->preempted == NULL)
+	    mp->lockedg == NULL && pp->preempted == NULL) {
+		if (traceenabled())
+			traceGoPreempt();
 		mcall(gopreempt_m);
+	}
 	return 0;
 }
 
@@ -786,6 +795,8 @@ static void goexit0(struct g *gp)
 {
 	struct m *mp = gp->m;
 	struct p *pp = mp->p;
+	if (traceenabled())
+		traceGoEnd();
 	if (gp->stackflags & STK_SOFT)
 		stackcheck_soft(gp);
 	/* Frames abandoned by the final switch may leave ASan poison behind. */
@@ -819,6 +830,8 @@ static void acquirep(struct m *mp, struct p *pp)
 	mp->p = pp;
 	pp->m = mp;
 	store_relaxed(&pp->status, Prunning);
+	if (traceenabled())
+		traceProcStart(mp);
 }
 
 static struct p *releasep(struct m *mp)
@@ -826,6 +839,8 @@ static struct p *releasep(struct m *mp)
 	struct p *pp = mp->p;
 	if (pp == NULL || pp->m != mp || load_relaxed(&pp->status) != Prunning)
 		throw("releasep: invalid p state");
+	if (traceenabled())
+		traceProcStop();
 	mp->p = NULL;
 	pp->m = NULL;
 	store_relaxed(&pp->status, Pidle);
@@ -1520,6 +1535,13 @@ void schedule(struct m *mp)
 	schedule_slow(mp);
 }
 
+/* execute's end while a trace is written: out of line, so that the switch saves no registers for it. */
+static __attribute__((noinline, noreturn)) void tracegogo(struct g *gp)
+{
+	traceGoStart(gp);
+	gogo(gp);
+}
+
 /* Runs gp on mp, which dequeued it: gp is Grunnable and now mp's. */
 void execute(struct m *mp, struct g *gp, bool inherittime)
 {
@@ -1533,6 +1555,8 @@ void execute(struct m *mp, struct g *gp, bool inherittime)
 	if (!inherittime)
 		mp->p->schedtick++;
 	san_switch(mp->g0, gp, false);
+	if (traceenabled())
+		tracegogo(gp);
 	gogo(gp);
 }
 
@@ -1556,6 +1580,8 @@ static void park_m(struct g *gp)
 	mp->waitlock = NULL;
 	/* From here gp may be readied and run elsewhere: do not touch it. */
 	if (fn != NULL && !fn(gp, lk)) {
+		if (traceenabled())
+			traceGoUnpark(gp);
 		casgstatus(gp, Gwaiting, Grunnable);
 		execute(mp, gp, true);
 	}
@@ -1576,6 +1602,8 @@ void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason)
 	mp->waitunlockf = unlockf;
 	gp->waitreason = reason;
 	gp->waitsince = load_relaxed(&sched.coarsenow);
+	if (traceenabled())
+		traceGoPark(reason);
 	mcall(park_m);
 }
 
@@ -1587,13 +1615,19 @@ void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason)
 void goready(struct g *gp)
 {
 	struct g *cur = getg();
-	casgstatus(gp, Gwaiting, Grunnable);
 	if (cur != NULL) {
+		if (traceenabled())
+			traceGoUnpark(gp);
+		casgstatus(gp, Gwaiting, Grunnable);
 		runqput(cur->m->p, gp, true);
 		wakep();
 		return;
 	}
+	/* under sched.lock, which a trace's start holds to see the transition whole */
 	lock(&sched.lock);
+	if (traceenabled())
+		traceGoUnpark(gp);
+	casgstatus(gp, Gwaiting, Grunnable);
 	globrunqput(gp);
 	unlock(&sched.lock);
 	if (load_relaxed(&sched.npidle) != 0)
@@ -1627,6 +1661,10 @@ static void readyexecute_m(struct g *cur)
  */
 void readyexecute(struct g *gp)
 {
+	if (traceenabled()) {
+		traceGoPreempt();
+		traceGoUnpark(gp);
+	}
 	getg()->readyg = gp;
 	mcall(readyexecute_m);
 }
@@ -1733,12 +1771,19 @@ static struct p *procresize(int32_t nprocs)
 	if (mp != NULL && mp->p != NULL && mp->p->id < nprocs) {
 		store_relaxed(&mp->p->status, Prunning);
 	} else if (mp != NULL) {
+		/* the trace sees the caller descheduled from its old P and started on P 0, as Go's does */
+		if (traceenabled() && mp->p != NULL) {
+			traceGoSched();
+			traceProcStop();
+		}
 		if (mp->p != NULL)
 			mp->p->m = NULL;
 		mp->p = NULL;
 		store_relaxed(&allp[0]->status, Pidle);
 		allp[0]->m = NULL;
 		acquirep(mp, allp[0]);
+		if (traceenabled())
+			traceGoStart(mp->curg);
 	}
 	struct p *runnable = NULL;
 	for (int32_t i = nprocs - 1; i >= 0; i--) {
@@ -1756,6 +1801,8 @@ static struct p *procresize(int32_t nprocs)
 	for (int32_t i = 0; i < nprocs; i++)
 		allp[i]->alone = nprocs == 1;
 	atomic_store(&gomaxprocs, nprocs);
+	if (traceenabled())
+		traceGomaxprocs(nprocs);
 	return runnable;
 }
 
@@ -2010,6 +2057,16 @@ struct mainargs {
 	void *arg;
 };
 
+static void runtime_main(void *arg);
+
+/* The function a goroutine started in, as the user wrote it (Go's startpc). */
+uintptr_t gostartpc(struct g *gp)
+{
+	if (gp->fn == runtime_main)
+		return (uintptr_t)((struct mainargs *)gp->arg)->fn;
+	return (uintptr_t)gp->fn;
+}
+
 static void callmain(void *arg)
 {
 	struct mainargs *ma = arg;
@@ -2040,6 +2097,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 		throw(getg() != NULL ? "gort_main called from a goroutine" : "gort_main called twice");
 	if (main_fn == NULL)
 		throw("gort_main: nil main function");
+	traceboot();
 	schedinit();
 	static struct mainargs ma;
 	ma.fn = main_fn;
@@ -2050,6 +2108,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 	if (!newthread(sysmon, NULL))
 		throw("newosproc: cannot create a thread");
 	notesleep(&sched.mainnote);
+	tracemainreturn();
 	atomic_store(&runtime_state, RUNTIME_DONE);
 	return sched.mainresult;
 }
@@ -2073,6 +2132,8 @@ void gort_yield(void)
 		osyield();
 		return;
 	}
+	if (traceenabled())
+		traceGoSched();
 	mcall(gosched_m);
 }
 

@@ -72,6 +72,9 @@ typedef struct note {
 	_Atomic uint32_t key;
 } note;
 
+/* Whether membarrier(2) works here: fences may then be asymmetric (lock_futex.c). */
+extern bool membarrierok;
+
 void lock(mutex *l);
 bool trylock(mutex *l);
 void unlock(mutex *l);
@@ -179,6 +182,7 @@ struct g {
 	uintptr_t gopc;        /* where the creator called gort_go (traceback) */
 	int64_t parentgoid;    /* the creator's goid; 0 for a thread outside */
 	int64_t waitsince;     /* when it parked (sched.coarsenow), for tracebacks */
+	uint64_t traceseq;     /* its transitions in the trace being written (trace.c) */
 	char name[GNAME_MAX];
 	void *tsan_fiber;      /* sanitizer state (san.h) */
 	void *asan_fake_stack;
@@ -370,6 +374,9 @@ struct p {
 	_Atomic int64_t ngoroutines;
 	/* counts for gort_read_stats, written by the owner alone (pcountadd) */
 	_Atomic int64_t ncreated, nsteals, nparks;
+	/* execution trace (trace.c): the owner's buffer, busy while it writes an event */
+	struct tracebuf *tracebuf;
+	_Atomic uint32_t tracewriting;
 };
 
 /* ------------------------------------------------------------- scheduler */
@@ -509,6 +516,7 @@ void systemstack(void (*fn)(void *), void *arg);
 struct g *malg(void);
 int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t gopc);
 void goentry(void);
+uintptr_t gostartpc(struct g *gp);
 void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason);
 void goready(struct g *gp);
 void readyexecute(struct g *gp);
@@ -655,5 +663,34 @@ void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all);
 void dumpgoroutines(struct g *gp);
 _Noreturn void crashexit(void);
 bool runtimepc(uintptr_t pc);
+bool tracebackpc(uintptr_t pc, char *name, size_t namesz, char *file, size_t filesz, int *line);
+
+/* ----------------------------------------------------------- trace.c */
+
+/*
+ * Whether an execution trace is being written.  The scheduler looks at it
+ * before each event it would write, and calls the trace* functions below,
+ * which look again, only when it is set.
+ */
+extern _Atomic bool trace_enabled;
+
+static inline bool traceenabled(void)
+{
+	return unlikely(load_relaxed(&trace_enabled));
+}
+
+void traceGoCreate(struct g *newg);
+void traceGoStart(struct g *gp);
+void traceGoEnd(void);
+void traceGoPark(waitreason reason);
+void traceGoUnpark(struct g *gp);
+void traceGoSched(void);
+void traceGoPreempt(void);
+void traceProcStart(struct m *mp);
+void traceProcStop(void);
+void traceGomaxprocs(int32_t n);
+void traceboot(void);
+void tracemainreturn(void);
+void tracecrash(void);
 
 #endif /* GORT_RUNTIME_H */

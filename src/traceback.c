@@ -119,20 +119,21 @@ static Dwfl_Module *locate(uintptr_t pc, struct location *loc)
 	return mod;
 }
 
-/* A C name as Go would print it: GCC's clone suffixes (.part.0, .cold) dropped. */
+/* The length of a C name as Go would print it: GCC's clone suffixes (.part.0, .cold) dropped. */
+static size_t funcnamelen(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	return dot ? (size_t)(dot - name) : strlen(name);
+}
+
 static void printfuncname(const char *name)
 {
 	if (name == NULL) {
 		printstr("?");
 		return;
 	}
-	const char *dot = strchr(name, '.');
-	if (dot == NULL) {
-		printstr(name);
-		return;
-	}
 	char buf[256];
-	size_t n = (size_t)(dot - name) < sizeof buf - 1 ? (size_t)(dot - name) : sizeof buf - 1;
+	size_t n = funcnamelen(name) < sizeof buf - 1 ? funcnamelen(name) : sizeof buf - 1;
 	memcpy(buf, name, n);
 	buf[n] = 0;
 	printstr(buf);
@@ -164,14 +165,17 @@ struct tbstate {
 };
 
 /*
- * The runtime's public entry points that are part of a panic or of a dump,
- * not frames of their own: gort_dump's report starts at its caller, as
- * Go's runtime.Stack does.
+ * The runtime's public entry points that are part of a panic, a dump or a
+ * trace event, not frames of their own: gort_dump's report and a user log
+ * event's stack start at the caller, as Go's runtime.Stack and trace.Log
+ * do.
  */
 static bool reportentry(const char *name)
 {
 	static const char *const names[] = {
 		"gort_call", "gort_panic", "gort_panicf", "gort_panic_value", "gort_defer_scope_exit", "gort_dump",
+		"gort_trace_log", "gort_trace_task_log", "gort_trace_task_start", "gort_trace_task_end",
+		"gort_trace_region_start", "gort_trace_region_end",
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(name, names[i]) == 0)
@@ -284,6 +288,25 @@ static void printframes(unw_context_t *uc, bool signal, bool runtimestack)
 		if (unw_step(&c) <= 0)
 			break;
 	}
+}
+
+/*
+ * For the execution tracer's stack table: the function and source line of
+ * the call that made return address pc, under the name a traceback shows
+ * it by; false if a traceback hides that frame.  Print lock held.
+ */
+bool tracebackpc(uintptr_t pc, char *name, size_t namesz, char *file, size_t filesz, int *line)
+{
+	struct tbstate st = {.level = debug.traceback, .printed = 1};
+	struct location loc;
+	locate(pc - 1, &loc);
+	const char *shown = showname(&st, pc - 1, loc.name, false);
+	if (shown == NULL)
+		return false;
+	snprintf(name, namesz, "%.*s", (int)funcnamelen(shown), shown);
+	snprintf(file, filesz, "%s", loc.file ? loc.file : "?");
+	*line = loc.line;
+	return true;
 }
 
 /* ------------------------------------------------------------ goroutines */
@@ -449,6 +472,7 @@ void dumpgoroutines(struct g *gp)
 /* The end of a crash report: exit 2, or abort for a core dump (GORT_TRACEBACK=crash). */
 _Noreturn void crashexit(void)
 {
+	tracecrash();
 	if (debug.traceback == TRACEBACK_CRASH) {
 		signal(SIGABRT, SIG_DFL);
 		abort();
