@@ -1,6 +1,6 @@
 # gort: the Go runtime for C programs.
 #
-#   make                  build/libgort.a, build/libgort.so and the examples
+#   make                  build/libgort.a, build/libgort.so, the examples and build/gort-trace
 #   make test             build and run the test suite
 #   make bench            gort against its Go twins, side by side
 #   make demo             build and run the demo
@@ -70,7 +70,7 @@ OBJS := $(BUILD)/obj/text.o $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(ASMS:src/%.S=$(BU
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-all: $(BUILD)/libgort.a $(BUILD)/libgort.so $(EXAMPLES)
+all: $(BUILD)/libgort.a $(BUILD)/libgort.so $(EXAMPLES) $(BUILD)/gort-trace
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h src/arch/*.h) include/gort.h
 	@mkdir -p $(dir $@)
@@ -112,6 +112,13 @@ $(BUILD)/libgort.so: $(BUILD)/gort_internal.o
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libgort.a
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Iinclude $(SANFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgort.a $(LDLIBS)
+
+# ------------------------------------------------------------------ tools
+
+# The execution-trace reader stands alone: C and libc, no runtime.
+$(BUILD)/gort-trace: tools/gort-trace.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) $(SANFLAGS) $(CFLAGS) -o $@ $< -lm
 
 # ------------------------------------------------------------------ tests
 
@@ -175,11 +182,12 @@ demo: $(EXAMPLES)
 
 # -------------------------------------------------------------- install
 
-install: $(BUILD)/libgort.a $(BUILD)/libgort.so
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: $(BUILD)/libgort.a $(BUILD)/libgort.so $(BUILD)/gort-trace
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -d $(DESTDIR)$(PREFIX)/share/gort
 	install -m 644 include/gort.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 tools/gort-gdb.py $(DESTDIR)$(PREFIX)/share/gort/
+	install -m 755 $(BUILD)/gort-trace $(DESTDIR)$(PREFIX)/bin/gort-trace
 	install -m 644 $(BUILD)/libgort.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libgort.so $(DESTDIR)$(PREFIX)/lib/libgort.so.0
 	ln -sf libgort.so.0 $(DESTDIR)$(PREFIX)/lib/libgort.so

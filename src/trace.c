@@ -11,8 +11,12 @@
  * EvBatch naming the P and the time, then events stamped with the time
  * since the one before.
  *
- * Clock.  CLOCK_MONOTONIC nanoseconds (frequency 1e9): the same on every
- * CPU, and its reads are ordered.  Every event is written before the
+ * Clock.  The CPU's time stamp counter where it is invariant (the same on
+ * every CPU, as Go's cputicks), else CLOCK_MONOTONIC nanoseconds; either
+ * way its reads are ordered (cputicks), and its frequency is measured
+ * against nanotime between the trace's start and end.  The counter costs
+ * half what the vDSO's clock does on a virtual machine, and a trace reads
+ * it at every event.  Every event is written before the
  * action that lets another thread see its effect (GoCreate and GoUnblock
  * before the G is queued, a block event before the unlock that lets a
  * waker in), so ordering the events by time agrees with what caused what,
@@ -122,6 +126,7 @@ struct tracestring {
 };
 
 _Atomic bool trace_enabled;
+static bool tracetsc; /* the clock is the time stamp counter */
 
 static struct {
 	_Atomic uint32_t state;  /* TRACE_* */
@@ -130,6 +135,7 @@ static struct {
 	bool ownfd;              /* GORT_TRACE's: closed when the trace ends */
 	int err;                 /* the first write error */
 	struct tracebuf *globbuf;
+	int64_t ticksstart, nsstart; /* the clock at the start, for its frequency */
 	mutex tablock;           /* inserts into the tables */
 	_Atomic(struct tracestack *) stacks[TRACE_TABSIZE];
 	uint64_t nstacks;
@@ -178,6 +184,11 @@ static void traceflush(struct tracebuf *buf, int64_t pid)
 	buf->pos = 0;
 }
 
+static inline int64_t traceticks(void)
+{
+	return tracetsc ? cputicks() : nanotime();
+}
+
 /* Whether an event ends the running slice of its P's goroutine. */
 static bool traceslicend(uint8_t ev)
 {
@@ -195,7 +206,7 @@ static void tracewrite(struct tracebuf *buf, int64_t pid, uint8_t ev, const uint
 {
 	if (buf->pos + 32 + 10 * (size_t)n + (s ? 10 + slen : 0) > TRACEBUF_SIZE)
 		traceflush(buf, pid);
-	int64_t ticks = nanotime();
+	int64_t ticks = traceticks();
 	uint8_t *p = buf->data + buf->pos;
 	if (buf->pos == 0) {
 		*p++ = traceEvBatch | 1 << 6;
@@ -301,9 +312,18 @@ static uint64_t tracehash(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
+/* A stack's hash, a word at a time: every event of a goroutine but GoStart and GoEnd computes one. */
+static uint64_t stackhash(const uintptr_t *pc, int n, bool entry)
+{
+	uint64_t h = 0x9e3779b97f4a7c15u + entry;
+	for (int i = 0; i < n; i++)
+		h = (h ^ pc[i]) * 0xff51afd7ed558ccdu;
+	return h ^ h >> 32;
+}
+
 static uint64_t stackid(const uintptr_t *pc, int n, bool entry)
 {
-	uint64_t h = tracehash(pc, (size_t)n * sizeof pc[0], 0xcbf29ce484222325u + entry);
+	uint64_t h = stackhash(pc, n, entry);
 	_Atomic(struct tracestack *) *head = &trace.stacks[h & (TRACE_TABSIZE - 1)];
 	for (int locked = 0; locked < 2; locked++) {
 		for (struct tracestack *s = load_acquire(head); s != NULL; s = s->link)
@@ -511,6 +531,9 @@ static void tracebegin(int fd, bool ownfd)
 			allp[i]->tracebuf->pos = 0;
 			allp[i]->tracebuf->curg = 0;
 		}
+	tracetsc = cputicksinvariant();
+	trace.ticksstart = traceticks();
+	trace.nsstart = nanotime();
 	tracewriteout(traceheader, sizeof traceheader);
 }
 
@@ -717,9 +740,11 @@ static int tracefinish(bool crash)
 		if (allp[i]->tracebuf != NULL)
 			traceflush(allp[i]->tracebuf, -1);
 	traceflush(trace.globbuf, -1);
+	int64_t ns = nanotime() - trace.nsstart;
+	double ticks = (double)(traceticks() - trace.ticksstart);
 	uint8_t freq[12], *p = freq;
 	*p++ = traceEvFrequency;
-	p = putvarint(p, 1000000000);
+	p = putvarint(p, ns > 0 ? (uint64_t)(ticks * 1e9 / (double)ns) : 1000000000);
 	tracewriteout(freq, (size_t)(p - freq));
 	tracedumptables();
 	int err = trace.err;

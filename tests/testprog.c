@@ -726,6 +726,108 @@ static int main_stats_nil(void *arg)
 	return 0;
 }
 
+/*
+ * For the tracer: a program that does a bit of everything the trace
+ * shows.  Workers take jobs from a channel, count them under a mutex, and
+ * pass results on through a select; now and then one sleeps, or waits on
+ * a condition; short-lived goroutines come and go.  It prints how many
+ * goroutines it created, goroutine 1 included, for the test to find in
+ * the trace.  TRACED_END=panic|exit ends it in the middle instead.
+ */
+enum { TRACED_WORKERS = 8, TRACED_JOBS = 3000, TRACED_SHORT = 200 };
+
+static gort_chan *tjobs, *tresults, *tticks;
+static gort_mutex tmu;
+static gort_cond tcond;
+static long tcount;
+static gort_waitgroup twg;
+static uint64_t ttask;
+
+static __attribute__((noinline)) void traced_worker(void *arg)
+{
+	long v;
+	const char *end = getenv("TRACED_END");
+	while (gort_chan_recv(tjobs, &v)) {
+		gort_mutex_lock(&tmu);
+		if (++tcount % 500 == 0)
+			gort_cond_broadcast(&tcond);
+		gort_mutex_unlock(&tmu);
+		if (v % 64 == 0)
+			gort_sleep(50000);
+		if (v == TRACED_JOBS / 2 && end != NULL && strcmp(end, "panic") == 0)
+			gort_panic("traced program panics");
+		if (v == TRACED_JOBS / 2 && end != NULL && strcmp(end, "exit") == 0)
+			exit(3);
+		gort_case cs[2] = {{tresults, GORT_SEND, &v, false}, {tticks, GORT_RECV, NULL, false}};
+		while (gort_select(cs, 2, true) != 0)
+			;
+	}
+	gort_trace_task_log(ttask, "worker", "no more jobs");
+	gort_waitgroup_done(&twg);
+}
+
+static void traced_collector(void *arg)
+{
+	long v;
+	for (long i = 0; i < TRACED_JOBS; i++)
+		gort_chan_recv(tresults, &v);
+	gort_waitgroup_done(&twg);
+}
+
+static void traced_watcher(void *arg)
+{
+	gort_mutex_lock(&tmu);
+	while (tcount < TRACED_JOBS)
+		gort_cond_wait(&tcond, &tmu);
+	gort_mutex_unlock(&tmu);
+	gort_waitgroup_done(&twg);
+}
+
+static void traced_short(void *arg)
+{
+	gort_trace_region_start(ttask, "short");
+	gort_yield();
+	gort_trace_region_end(ttask, "short");
+	gort_waitgroup_done(&twg);
+}
+
+static int main_traced(void *arg)
+{
+	int created = 1;
+	tjobs = gort_chan_make(sizeof(long), 16);
+	tresults = gort_chan_make(sizeof(long), 0);
+	tticks = gort_chan_make(0, 0);
+	ttask = gort_trace_task_start(0, "traced");
+	gort_trace_region_start(ttask, "spawn");
+	gort_waitgroup_add(&twg, TRACED_WORKERS + 2);
+	for (int i = 0; i < TRACED_WORKERS; i++, created++)
+		gort_go(traced_worker, NULL);
+	gort_go(traced_collector, NULL);
+	gort_go(traced_watcher, NULL);
+	created += 2;
+	gort_trace_region_end(ttask, "spawn");
+	for (long i = 0; i < TRACED_JOBS; i++) {
+		gort_chan_send(tjobs, &i);
+		if (i % (TRACED_JOBS / TRACED_SHORT) == 0) {
+			gort_waitgroup_add(&twg, 1);
+			gort_go(traced_short, NULL);
+			created++;
+		}
+	}
+	gort_chan_close(tjobs);
+	gort_trace_log("main", "all jobs sent");
+	gort_waitgroup_wait(&twg);
+	gort_trace_task_end(ttask);
+	printf("created %d\n", created);
+	return 0;
+}
+
+static int main_trace_log_nil(void *arg)
+{
+	gort_trace_log("category", NULL);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void *);
@@ -782,6 +884,8 @@ static const struct {
 	{"waitgroup-negative", main_waitgroup_negative},
 	{"blocked-send-closed", main_blocked_send_closed},
 	{"after-func-panic", main_after_func_panic},
+	{"traced", main_traced},
+	{"trace-log-nil", main_trace_log_nil},
 };
 
 int main(int argc, char **argv)

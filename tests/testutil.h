@@ -205,15 +205,12 @@ static inline bool samevar(const char *e, const char *f)
 }
 
 /*
- * Runs testprog with the given scenario and environment entries ("NAME=value",
- * NULL-terminated, replacing inherited ones), collecting its output.
+ * Runs argv[0] (a path, or a name looked up in PATH) with environment
+ * entries ("NAME=value", NULL-terminated, replacing inherited ones),
+ * collecting its output.
  */
-static inline void run_prog(struct progresult *r, const char *scenario, const char *const *env)
+static inline void run_cmd(struct progresult *r, char *const *argv, const char *const *env)
 {
-	char prog[4096];
-	snprintf(prog, sizeof prog, "%s/tests/testprog", builddir());
-	char *argv[] = {prog, (char *)scenario, NULL};
-
 	size_t n = 0, extra = 0, e = 0;
 	while (environ[n])
 		n++;
@@ -237,8 +234,8 @@ static inline void run_prog(struct progresult *r, const char *scenario, const ch
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
 	pid_t pid;
-	int err = posix_spawn(&pid, prog, &fa, NULL, argv, envp);
-	cr_assert_eq(err, 0, "cannot run %s: %s", prog, strerror(err));
+	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+	cr_assert_eq(err, 0, "cannot run %s: %s", argv[0], strerror(err));
 	posix_spawn_file_actions_destroy(&fa);
 	free(envp);
 	close(fds[1]);
@@ -254,6 +251,15 @@ static inline void run_prog(struct progresult *r, const char *scenario, const ch
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Runs testprog with the given scenario and environment entries. */
+static inline void run_prog(struct progresult *r, const char *scenario, const char *const *env)
+{
+	char prog[4096];
+	snprintf(prog, sizeof prog, "%s/tests/testprog", builddir());
+	char *argv[] = {prog, (char *)scenario, NULL};
+	run_cmd(r, argv, env);
 }
 
 /* Asserts that the child's output contains s. */

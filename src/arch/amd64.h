@@ -52,6 +52,29 @@ static inline uint64_t fpctl(void)
 }
 
 /*
+ * The time stamp counter, read after every earlier instruction has
+ * completed: a reading taken after seeing another thread's store is not
+ * earlier than one that thread took before making it (the tracer's clock).
+ */
+static inline int64_t cputicks(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (int64_t)((uint64_t)hi << 32 | lo);
+}
+
+/* Whether the counter ticks at one rate on every CPU, in every power state (CPUID's invariant TSC). */
+static inline bool cputicksinvariant(void)
+{
+	uint32_t a, b, c, d;
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
+	if (a < 0x80000007u)
+		return false;
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000007u), "c"(0));
+	return d & (1u << 8);
+}
+
+/*
  * Forges, at the top of a new goroutine's stack [lo, hi), the frame mcall
  * would have left (amd64.S), returning into goentry_asm with rsp 16-byte
  * aligned.  The goroutine starts with the creator's MXCSR and x87 control
