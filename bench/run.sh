@@ -10,6 +10,11 @@
 # go): the table has a row per result name, in the order the gort program
 # prints them. Runs alternate gort and Go so that both see the same machine
 # noise.
+#
+# Then TRACED programs (default: yield pingpong) run again, each side with
+# and without its execution tracer (GORT_TRACE for gort, BENCH_TRACE for
+# the Go twin: bench/go/benchutil), the four runs alternating; the second
+# table shows what tracing costs each side, as traced / untraced.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +22,7 @@ build=$(cd "$top" && mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
 runs=${RUNS:-5}
 procs=${PROCS:-"1 2"}
 benches=${BENCHES:-"spawn yield skynet defer panic pingpong chan_buffered select mutex ring skynet_chan timers idlemem"}
+traced=${TRACED-"yield pingpong"}
 out="$build/bench"
 mkdir -p "$out/go"
 
@@ -26,7 +32,7 @@ command -v go >/dev/null || { echo "bench: 'go' not found (scripts/deps.sh bench
 source_of() { if [ -f "$top/bench/$1.c" ]; then echo "$top/bench/$1.c"; else echo "$top/examples/$1.c"; fi; }
 args_of() { [ -f "$top/bench/$1.c" ] || echo -q; }
 
-for b in $benches; do
+for b in $(printf '%s\n' $benches $traced | awk '!seen[$0]++'); do
 	cc -std=gnu11 -O2 -g -I"$top/include" -o "$out/$b" "$(source_of "$b")" "$build/libgort.a" $(pkg-config --libs libunwind libdw) -lpthread
 	(cd "$top/bench/go" && GOCACHE="$build/gocache" GOPATH="$build/gopath" GOFLAGS=-mod=mod \
 		go build -o "$out/go/$b" "./$b")
@@ -64,3 +70,28 @@ for b in $benches; do
 	done
 done
 echo "medians of $runs runs; ratio = gort / Go (lower is better for gort)"
+
+[ -n "$traced" ] || exit 0
+echo
+printf '%-14s %5s %24s %24s %7s %7s\n' "tracing on" procs "gort off -> on" "go off -> on" "gort x" "go x"
+for b in $traced; do
+	for p in $procs; do
+		for side in gort gort.traced go go.traced; do : >"$out/$b.$p.$side"; done
+		for ((i = 0; i < runs; i++)); do
+			GORT_MAXPROCS=$p "$out/$b" >>"$out/$b.$p.gort"
+			GORT_MAXPROCS=$p GORT_TRACE="$out/trace.gort" "$out/$b" >>"$out/$b.$p.gort.traced"
+			GOMAXPROCS=$p "$out/go/$b" >>"$out/$b.$p.go"
+			GOMAXPROCS=$p BENCH_TRACE="$out/trace.go" "$out/go/$b" >>"$out/$b.$p.go.traced"
+		done
+		n=$(names <"$out/$b.$p.gort" | head -1)
+		g=$(value "$n" <"$out/$b.$p.gort" | median)
+		gt=$(value "$n" <"$out/$b.$p.gort.traced" | median)
+		o=$(value "$n" <"$out/$b.$p.go" | median)
+		ot=$(value "$n" <"$out/$b.$p.go.traced" | median)
+		u=$(unit "$n" <"$out/$b.$p.gort")
+		printf '%-14s %5s %24s %24s %7.1f %7.1f\n' "$n" "$p" "$g -> $gt $u" "$o -> $ot $u" \
+			"$(awk -v a="$gt" -v b="$g" 'BEGIN {print a / b}')" "$(awk -v a="$ot" -v b="$o" 'BEGIN {print a / b}')"
+	done
+done
+echo "medians of $runs runs; x = traced / untraced (lower is better)"
+rm -f "$out/trace.gort" "$out/trace.go"
