@@ -64,6 +64,7 @@ Test(build, install_and_pkg_config, .timeout = 300, .disabled = UNDER_SANITIZER)
 		 " $(pkg-config --static --libs-only-l gort | sed 's/-lgort//') -o %1$s/app-static;"
 		 "%1$s/app-shared; %1$s/app-static; ldd %1$s/app-shared | grep -c libgort.so.0;"
 		 "test -f %1$s/prefix/share/gort/gort-gdb.py;"
+		 "%1$s/prefix/bin/gort-trace check tests/data/go119.trace;"
 		 "rm -rf %1$s",
 		 dir);
 	int st = sh(cmd, out, sizeof out);
