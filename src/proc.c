@@ -1662,8 +1662,8 @@ static void readyexecute_m(struct g *cur)
 void readyexecute(struct g *gp)
 {
 	if (traceenabled()) {
-		traceGoPreempt();
 		traceGoUnpark(gp);
+		traceGoPreempt();
 	}
 	getg()->readyg = gp;
 	mcall(readyexecute_m);
