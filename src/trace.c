@@ -624,33 +624,53 @@ static bool tracequiesce(struct p *pp, bool crash, int64_t deadline)
 	return true;
 }
 
-/* Writes the string and stack tables, symbolized, and frees them; trace.lock held. */
+/* A return address of the stack table, symbolized once for every stack that holds it. */
+struct tracepc {
+	uintptr_t pc;
+	uint64_t fn, file, line;
+	bool shown;    /* a traceback would show the frame */
+};
+
+static struct tracepc *tracepcslot(struct tracepc *tab, size_t mask, uintptr_t pc)
+{
+	size_t i = (size_t)((pc * 0x9e3779b97f4a7c15u) >> 32) & mask;
+	while (tab[i].pc != 0 && tab[i].pc != pc)
+		i = (i + 1) & mask;
+	return &tab[i];
+}
+
+/*
+ * Writes the string and stack tables and frees them; trace.lock held.
+ * Every return address is symbolized first, interning its function's and
+ * file's names, since newer readers want a stack's strings before it.
+ */
 static void tracedumptables(void)
 {
-	/* every frame's strings are interned first: readers want them before the stacks */
-	struct frame {
-		uint64_t pc, fn, file, line;
-	} *frames = malloc(TRACE_MAXSTACK * sizeof *frames * (trace.nstacks + 1));
-	int32_t *nframes = calloc(trace.nstacks + 1, sizeof *nframes);
-	if (frames == NULL || nframes == NULL)
+	size_t npc = 0;
+	for (int b = 0; b < TRACE_TABSIZE; b++)
+		for (struct tracestack *s = load_relaxed(&trace.stacks[b]); s != NULL; s = s->link)
+			npc += (size_t)s->n;
+	size_t mask = 1;
+	while (mask < 2 * npc)
+		mask <<= 1;
+	struct tracepc *pcs = calloc(mask--, sizeof *pcs);
+	if (pcs == NULL)
 		throw("out of memory writing a trace's stacks");
 	char name[256], file[1024];
 	printlock();
 	for (int b = 0; b < TRACE_TABSIZE; b++)
-		for (struct tracestack *s = load_relaxed(&trace.stacks[b]); s != NULL; s = s->link) {
-			struct frame *f = frames + s->id * TRACE_MAXSTACK;
+		for (struct tracestack *s = load_relaxed(&trace.stacks[b]); s != NULL; s = s->link)
 			for (int i = 0; i < s->n; i++) {
-				int line;
-				if (!tracebackpc(s->pc[i], name, sizeof name, file, sizeof file, &line) && !s->entry)
+				struct tracepc *e = tracepcslot(pcs, mask, s->pc[i]);
+				if (e->pc != 0)
 					continue;
-				f->pc = s->pc[i];
-				f->fn = tracestring(name, strlen(name));
-				f->file = tracestring(file, strlen(file));
-				f->line = (uint64_t)line;
-				f++;
-				nframes[s->id]++;
+				int line;
+				e->pc = s->pc[i];
+				e->shown = tracebackpc(e->pc, name, sizeof name, file, sizeof file, &line);
+				e->fn = tracestring(name, strlen(name));
+				e->file = tracestring(file, strlen(file));
+				e->line = (uint64_t)line;
 			}
-		}
 	printunlock();
 	uint8_t rec[32 + TRACE_MAXSTACK * 40];
 	for (int b = 0; b < TRACE_TABSIZE; b++) {
@@ -671,21 +691,27 @@ static void tracedumptables(void)
 	for (int b = 0; b < TRACE_TABSIZE; b++) {
 		struct tracestack *s = load_relaxed(&trace.stacks[b]);
 		while (s != NULL) {
-			uint8_t vals[sizeof rec], *p = vals;
-			p = putvarint(p, s->id);
-			p = putvarint(p, (uint64_t)nframes[s->id]);
-			for (int i = 0; i < nframes[s->id]; i++) {
-				struct frame *f = &frames[s->id * TRACE_MAXSTACK + i];
-				p = putvarint(p, f->pc);
-				p = putvarint(p, f->fn);
-				p = putvarint(p, f->file);
-				p = putvarint(p, f->line);
+			/* the frames shown, then the stack's id and their number before them */
+			uint8_t frames[TRACE_MAXSTACK * 40], *p = frames;
+			uint64_t n = 0;
+			for (int i = 0; i < s->n; i++) {
+				struct tracepc *e = tracepcslot(pcs, mask, s->pc[i]);
+				if (!e->shown && !s->entry)
+					continue;
+				p = putvarint(p, e->pc);
+				p = putvarint(p, e->fn);
+				p = putvarint(p, e->file);
+				p = putvarint(p, e->line);
+				n++;
 			}
+			uint8_t head[16], *h = putvarint(putvarint(head, s->id), n);
 			uint8_t *q = rec;
 			*q++ = traceEvStack | 3 << 6;
-			q = putvarint(q, (uint64_t)(p - vals));
-			memcpy(q, vals, (size_t)(p - vals));
-			tracewriteout(rec, (size_t)(q - rec) + (size_t)(p - vals));
+			q = putvarint(q, (uint64_t)(h - head) + (uint64_t)(p - frames));
+			memcpy(q, head, (size_t)(h - head));
+			q += h - head;
+			memcpy(q, frames, (size_t)(p - frames));
+			tracewriteout(rec, (size_t)(q - rec) + (size_t)(p - frames));
 			struct tracestack *next = s->link;
 			free(s);
 			s = next;
@@ -693,8 +719,7 @@ static void tracedumptables(void)
 		store_relaxed(&trace.stacks[b], NULL);
 	}
 	trace.nstacks = trace.nstrings = 0;
-	free(frames);
-	free(nframes);
+	free(pcs);
 }
 
 /*

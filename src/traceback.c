@@ -293,7 +293,7 @@ static void printframes(unw_context_t *uc, bool signal, bool runtimestack)
 /*
  * For the execution tracer's stack table: the function and source line of
  * the call that made return address pc, under the name a traceback shows
- * it by; false if a traceback hides that frame.  Print lock held.
+ * it by; and whether a traceback shows that frame.  Print lock held.
  */
 bool tracebackpc(uintptr_t pc, char *name, size_t namesz, char *file, size_t filesz, int *line)
 {
@@ -301,12 +301,11 @@ bool tracebackpc(uintptr_t pc, char *name, size_t namesz, char *file, size_t fil
 	struct location loc;
 	locate(pc - 1, &loc);
 	const char *shown = showname(&st, pc - 1, loc.name, false);
-	if (shown == NULL)
-		return false;
-	snprintf(name, namesz, "%.*s", (int)funcnamelen(shown), shown);
+	const char *n = shown ? shown : loc.name ? loc.name : "?";
+	snprintf(name, namesz, "%.*s", (int)funcnamelen(n), n);
 	snprintf(file, filesz, "%s", loc.file ? loc.file : "?");
 	*line = loc.line;
-	return true;
+	return shown != NULL;
 }
 
 /* ------------------------------------------------------------ goroutines */
