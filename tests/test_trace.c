@@ -20,6 +20,7 @@ struct traceread {
 	long events;
 	long creates, starts, ends, userlogs, regions, tasks;
 	long bad;             /* starts or ends of goroutines never created */
+	long outside;         /* events of threads with no P */
 	unsigned char g[MAXGOID];
 };
 
@@ -63,6 +64,7 @@ static void readtrace(const char *cmd)
 			continue;
 		}
 		tr.events++;
+		tr.outside += strstr(line, " p=-1 ") != NULL;
 		long g = field(line, "g=", " p=");
 		if (strcmp(name, "GoCreate") == 0) {
 			g = lastg(line);
@@ -285,6 +287,67 @@ Test(trace, stopped_midrun_is_complete, .timeout = 120)
 	for (int i = 0; i < 2; i++) {
 		assert_trace_parses(paths[i]);
 		cr_assert_gt(tr.starts, 10, "%s", paths[i]);
+		unlink(paths[i]);
+	}
+}
+
+/*
+ * Threads the runtime does not own ready goroutines and create them while
+ * traces start and stop: their events go to the global buffer, and the
+ * snapshot at each start sees their transitions whole (sched.lock).
+ */
+static _Atomic int outsiders_stop;
+static gort_chan *outsiders_chan;
+
+static void drain(void *arg)
+{
+	long v;
+	while (gort_chan_recv(outsiders_chan, &v))
+		;
+}
+
+static void *outsider(void *arg)
+{
+	for (long i = 0; !atomic_load(&outsiders_stop); i++) {
+		gort_chan_send(outsiders_chan, &i);
+		if (i % 50 == 0)
+			gort_go(blip, NULL);
+	}
+	return NULL;
+}
+
+static int outsiders(void *arg)
+{
+	char(*paths)[256] = arg;
+	gort_maxprocs(2);
+	outsiders_chan = gort_chan_make(sizeof(long), 0);
+	for (int i = 0; i < 4; i++)
+		gort_go(drain, NULL);
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, outsider, NULL);
+	for (int i = 0; i < 4; i++) {
+		int fd = open(paths[i], O_WRONLY | O_TRUNC);
+		cr_assert_eq(gort_trace_start(fd), 0, "%s", strerror(errno));
+		gort_sleep(10 * 1000000LL);
+		cr_assert_eq(gort_trace_stop(), 0, "%s", strerror(errno));
+		close(fd);
+	}
+	atomic_store(&outsiders_stop, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+Test(trace, threads_outside_the_runtime, .timeout = 120)
+{
+	char paths[4][256];
+	for (int i = 0; i < 4; i++)
+		tmppath(paths[i], sizeof paths[i], "outside");
+	run_main(outsiders, paths);
+	for (int i = 0; i < 4; i++) {
+		assert_trace_parses(paths[i]);
+		cr_assert_gt(tr.outside, 0, "%s: no event of a thread without a P", paths[i]);
 		unlink(paths[i]);
 	}
 }
