@@ -172,17 +172,9 @@ Test(abi, unwinder_stops_at_goroutine_entry, .timeout = 30, .disabled = UNDER_SA
 /* gdb, stopped inside a goroutine, shows its frames down to the entry and no corruption. */
 Test(abi, gdb_backtrace, .timeout = 60, .disabled = UNDER_SANITIZER)
 {
-	if (system("command -v gdb >/dev/null 2>&1") != 0)
-		cr_skip_test("gdb is not installed");
-	if (under_valgrind())
-		cr_skip_test("gdb does not run under Valgrind");
-	char cmd[4096], out[65536];
-	snprintf(cmd, sizeof cmd,
-		 "gdb -nx -batch -ex run -ex bt --args %s/tests/testprog gdb-trap 2>&1", builddir());
-	FILE *p = popen(cmd, "r");
-	size_t n = fread(out, 1, sizeof out - 1, p);
-	out[n] = 0;
-	pclose(p);
+	static struct progresult r;
+	run_gdb(&r, "-ex bt", "gdb-trap");
+	const char *out = r.out;
 	cr_assert(strstr(out, "SIGTRAP") != NULL, "gdb did not stop:\n%s", out);
 	cr_assert(strstr(out, "trapper") != NULL, "no goroutine frame:\n%s", out);
 	cr_assert(strstr(out, "goentry_asm") != NULL, "no entry frame:\n%s", out);

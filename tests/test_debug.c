@@ -120,20 +120,11 @@ Test(debug, dump_writes_every_goroutine_and_goes_on, .timeout = 30)
  */
 Test(debug, gdb_helper_lists_goroutines_and_their_stacks, .timeout = 60, .disabled = UNDER_SANITIZER)
 {
-	if (system("command -v gdb >/dev/null 2>&1") != 0)
-		cr_skip_test("gdb is not installed");
-	if (under_valgrind())
-		cr_skip_test("gdb does not run under Valgrind");
-	char cmd[4096], out[65536];
-	snprintf(cmd, sizeof cmd,
-		 "gdb -nx -batch -ex run -ex 'source tools/gort-gdb.py' -ex 'info goroutines' "
-		 "-ex 'echo ---\\n' -ex 'goroutine 2 bt' -ex 'echo ---\\n' -ex 'bt 1' "
-		 "--args %s/tests/testprog gdb-goroutines 2>&1",
-		 builddir());
-	FILE *p = popen(cmd, "r");
-	size_t n = fread(out, 1, sizeof out - 1, p);
-	out[n] = 0;
-	pclose(p);
+	run_gdb(&r,
+		"-ex 'source tools/gort-gdb.py' -ex 'info goroutines' -ex 'echo ---\\n' -ex 'goroutine 2 bt' "
+		"-ex 'echo ---\\n' -ex 'bt 1'",
+		"gdb-goroutines");
+	char *out = r.out;
 	char *list = strstr(out, "* 1 running "), *bt = strstr(out, "---\n"), *after = bt ? strstr(bt + 4, "---\n") : NULL;
 	cr_assert(list != NULL && bt != NULL && after != NULL, "%s", out);
 	cr_assert(strstr(list, "\n  2 chan receive chanwaiter_fn\n") != NULL, "%s", out);

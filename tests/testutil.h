@@ -262,6 +262,27 @@ static inline void run_prog(struct progresult *r, const char *scenario, const ch
 	run_cmd(r, argv, env);
 }
 
+/*
+ * Runs testprog's scenario under gdb in batch mode: "run", then commands
+ * (more -ex options), collecting gdb's output; skips the test where gdb
+ * cannot run.
+ */
+static inline void run_gdb(struct progresult *r, const char *commands, const char *scenario)
+{
+	if (system("command -v gdb >/dev/null 2>&1") != 0)
+		cr_skip_test("gdb is not installed");
+	if (under_valgrind())
+		cr_skip_test("gdb does not run under Valgrind");
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "gdb -nx -batch -ex run %s --args %s/tests/testprog %s 2>&1", commands,
+		 builddir(), scenario);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p != NULL, "%s", cmd);
+	size_t n = fread(r->out, 1, sizeof r->out - 1, p);
+	r->out[n] = 0;
+	r->status = pclose(p);
+}
+
 /* Asserts that the child's output contains s. */
 #define assert_output_has(r, s) \
 	cr_assert(strstr((r)->out, (s)) != NULL, "expected %s in output:\n%s", #s, (r)->out)
