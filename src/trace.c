@@ -351,13 +351,14 @@ static uint64_t stackid(const uintptr_t *pc, int n, bool entry)
 }
 
 /*
- * The calling goroutine's stack, interned; 0 on g0, where the event
- * belongs to no goroutine's code.
+ * The calling goroutine's stack, interned.  0 on g0, where the event
+ * belongs to no goroutine's code, and on a thread the runtime does not
+ * own, whose stack it knows nothing of.
  */
 static uint64_t tracestack(void)
 {
 	struct g *gp = getg();
-	if (gp != NULL && gp == gp->m->g0)
+	if (gp == NULL || gp == gp->m->g0)
 		return 0;
 	void *pc[TRACE_MAXSTACK];
 	int n = unw_backtrace(pc, TRACE_MAXSTACK);
@@ -549,7 +550,7 @@ static void tracesnapshot(struct g *me)
 	if (pp->tracebuf == NULL)
 		pp->tracebuf = tracebufalloc();
 	struct tracebuf *buf = pp->tracebuf;
-	for (struct g *gp = load_acquire(&allgs); gp != NULL; gp = load_relaxed(&gp->alllink)) {
+	for (struct g *gp = load_acquire(&allgs); gp != NULL; gp = load_acquire(&gp->alllink)) {
 		uint32_t status = load_relaxed(&gp->atomicstatus);
 		if (status == Gdead || status == Gidle)
 			continue;
