@@ -16,13 +16,13 @@
  * way its reads are ordered (cputicks), and its frequency is measured
  * against nanotime between the trace's start and end.  The counter costs
  * half what the vDSO's clock does on a virtual machine, and a trace reads
- * it at every event.  Every event is written before the
- * action that lets another thread see its effect (GoCreate and GoUnblock
- * before the G is queued, a block event before the unlock that lets a
- * waker in), so ordering the events by time agrees with what caused what,
- * which is how the viewer merges the Ps' batches.  Within a batch times
- * strictly increase: an event stamped no later than the one before it
- * gets that one's time plus one.
+ * it at every event.  Every event is written before the action that lets
+ * another thread see its effect (GoCreate and GoUnblock before the G is
+ * queued, a block event before the unlock that lets a waker in), so
+ * ordering the events by time agrees with what caused what, which is how
+ * the viewer merges the Ps' batches.  Within a batch times strictly
+ * increase: an event stamped no later than the one before it gets that
+ * one's time plus one.
  *
  * Start.  gort_trace_start stops the world and writes a snapshot: a
  * GoCreate for every live goroutine, a GoWaiting for each parked one, then
@@ -45,8 +45,9 @@
  * and the string and stack tables.
  *
  * Stacks are return addresses from libunwind, interned in a hash table
- * that is read without a lock.  They are symbolized when the trace stops,
- * with the frames a traceback would show.
+ * that is read without a lock, for a goroutine's events only.  They are
+ * symbolized when the trace stops, with the frames a traceback would
+ * show.
  */
 #include "runtime.h"
 
