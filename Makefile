@@ -63,12 +63,22 @@ LDLIBS   := $(DEPLIBS) -lpthread
 
 SRCS := src/proc.c src/stack.c src/panic.c src/print.c src/traceback.c src/chan.c src/select.c \
         src/sema.c src/sync.c src/time.c src/lock_futex.c src/os_linux.c src/signal_unix.c \
-        src/runtime1.c src/trace.c
+        src/runtime1.c src/trace.c src/netpoll.c
 ASMS := src/arch/amd64.S
 OBJS := $(BUILD)/obj/text.o $(SRCS:src/%.c=$(BUILD)/obj/%.o) $(ASMS:src/%.S=$(BUILD)/obj/%.o) \
         $(BUILD)/obj/etext.o
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+# examples/httpd.c parses HTTP with libhttp-parser.  Debian's package has
+# no .pc file, so when pkg-config does not know it the library is looked
+# for by its header; without it, httpd is left out.
+HTTP_PARSER := $(shell pkg-config --cflags --libs http-parser 2>/dev/null || \
+                 ($(CC) -E -include http_parser.h -x c /dev/null >/dev/null 2>&1 && echo -lhttp_parser))
+ifeq ($(HTTP_PARSER),)
+  $(warning examples/httpd.c needs libhttp-parser (scripts/deps.sh demo installs it): not built)
+  EXAMPLES := $(filter-out $(BUILD)/examples/httpd,$(EXAMPLES))
+endif
 
 all: $(BUILD)/libgort.a $(BUILD)/libgort.so $(EXAMPLES) $(BUILD)/gort-trace
 
@@ -112,6 +122,8 @@ $(BUILD)/libgort.so: $(BUILD)/gort_internal.o
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libgort.a
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -Iinclude $(SANFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libgort.a $(LDLIBS)
+
+$(BUILD)/examples/httpd: private LDLIBS += $(HTTP_PARSER)
 
 # ------------------------------------------------------------------ tools
 

@@ -34,6 +34,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -581,6 +583,104 @@ GORT_EXPORT bool gort_timer_reset(gort_timer *t, int64_t ns);
 
 /* Stops t and frees it and its channel. */
 GORT_EXPORT void gort_timer_free(gort_timer *t);
+
+/*
+ * Network and system calls (Go's netpoller and entersyscall).
+ *
+ * A descriptor used through these calls is made non-blocking and
+ * registered with the netpoller (epoll) on first use.  A call that would
+ * block parks only the calling goroutine; the netpoller readies it when
+ * the descriptor is ready.  Descriptors epoll cannot watch (regular files)
+ * are read and written with a plain call made as a blocking system call
+ * (gort_syscall_enter), so these calls work on any descriptor.  A
+ * descriptor used here must be closed with gort_close, which also
+ * forgets it.  Errors are those of the system call: -1 with errno set,
+ * plus ETIMEDOUT past a deadline and EBADF for a descriptor closed by
+ * gort_close while a call waited on it.  On a thread that is not a
+ * goroutine, the calls block the thread, as the system calls would.
+ */
+
+/* read(2): waits until fd has data, end of file or an error. */
+GORT_EXPORT ssize_t gort_read(int fd, void *buf, size_t n);
+
+/*
+ * write(2), but writes all n bytes (waiting for room as often as needed)
+ * unless an error or the write deadline intervenes, as Go's Write: the
+ * result is n, or -1 with errno set (bytes written before the error are
+ * lost to the caller, as in Go, which returns them with the error).
+ */
+GORT_EXPORT ssize_t gort_write(int fd, const void *buf, size_t n);
+
+/*
+ * accept4(2) on a listening socket: waits for a connection.  The new
+ * descriptor is non-blocking and close-on-exec, and registered already.
+ */
+GORT_EXPORT int gort_accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/*
+ * connect(2): waits until the connection is made or fails (the write
+ * deadline bounds the wait); 0, or -1 with the connection's error.
+ */
+GORT_EXPORT int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/* recvfrom(2): waits for a datagram or data. */
+GORT_EXPORT ssize_t gort_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
+				  socklen_t *addrlen);
+
+/* sendto(2): waits for room to send. */
+GORT_EXPORT ssize_t gort_sendto(int fd, const void *buf, size_t n, int flags,
+				const struct sockaddr *addr, socklen_t addrlen);
+
+/*
+ * Closes fd.  Every goroutine blocked on it wakes, and its call fails with
+ * EBADF; the descriptor is closed once the last call using it has
+ * returned, so its number is never reused under a call in flight.
+ */
+GORT_EXPORT int gort_close(int fd);
+
+/*
+ * Sets fd's deadlines, absolute gort_now() times (0: none).  A blocked
+ * call, and any later one, fails with ETIMEDOUT once its deadline has
+ * passed; a new deadline applies to calls already blocked.
+ */
+GORT_EXPORT int gort_set_deadline(int fd, int64_t read_deadline_ns, int64_t write_deadline_ns);
+
+/*
+ * Parks until fd is ready for events (POLLIN, POLLOUT or both) or the
+ * deadline (absolute, 0: none) passes: for libraries that do their own
+ * I/O on a non-blocking descriptor.  The ready events (a subset of
+ * events, with POLLERR or POLLHUP when the kernel reports them), 0 at
+ * the deadline, or -1 with errno.
+ */
+GORT_EXPORT int gort_poll_fd(int fd, int events, int64_t deadline_ns);
+
+/*
+ * A listening TCP socket on host:port (host NULL: every address), with
+ * SO_REUSEADDR; port "0" picks a free port (getsockname tells which).
+ * -1 with errno; a name that does not resolve is EADDRNOTAVAIL.
+ */
+GORT_EXPORT int gort_listen_tcp(const char *host, const char *port, int backlog);
+
+/*
+ * A TCP connection to host:port, trying each address in turn until one
+ * connects or the deadline (absolute, 0: none) passes.  The name is
+ * resolved by getaddrinfo as a blocking system call.  -1 with errno: the
+ * last address's error, ETIMEDOUT, or EHOSTUNREACH if the name does not
+ * resolve.
+ */
+GORT_EXPORT int gort_dial_tcp(const char *host, const char *port, int64_t deadline_ns);
+
+/*
+ * Brackets a call that may block in the kernel where gort cannot see it
+ * (a disk read, getaddrinfo, a C library's own socket).  The goroutine
+ * keeps its processor for a quick return; if the call lasts longer than
+ * about 20 microseconds, the runtime's monitor thread hands the processor
+ * to another thread so that the other goroutines keep running (Go's
+ * entersyscall/exitsyscall).  Between the two calls, use no other gort
+ * function.  No effect on a thread that is not a goroutine.
+ */
+GORT_EXPORT void gort_syscall_enter(void);
+GORT_EXPORT void gort_syscall_exit(void);
 
 #ifdef __cplusplus
 }

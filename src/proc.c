@@ -1092,6 +1092,13 @@ static void stopm(struct m *mp, int64_t until)
  */
 void timerwake(int64_t when)
 {
+	/* an M blocked in the network poller sleeps until pollUntil at most */
+	if (netpollinited() && atomic_load(&sched.lastpoll) == 0) {
+		int64_t pu = load_relaxed(&sched.pollUntil);
+		if (pu == 0 || pu > when)
+			netpollbreak();
+		return;
+	}
 	int64_t until = load_relaxed(&sched.timersleepuntil);
 	if (until != 0 && until <= when)
 		return;
@@ -1261,6 +1268,16 @@ void stopTheWorld(void)
 		store_relaxed(&pp->status, Pgcstop);
 		sched.stopwait--;
 	}
+	/* a P left in a system call is taken as it is (its M finds it gone on return) */
+	for (int32_t i = 0; i < load_relaxed(&gomaxprocs); i++) {
+		uint32_t s = Psyscall;
+		if (atomic_compare_exchange_strong(&allp[i]->status, &s, Pgcstop)) {
+			if (traceenabled())
+				traceGoSysBlock(allp[i]);
+			atomic_fetch_add(&allp[i]->syscalltick, 1);
+			sched.stopwait--;
+		}
+	}
 	bool wait = sched.stopwait > 0;
 	unlock(&sched.lock);
 	if (wait) {
@@ -1393,6 +1410,75 @@ static struct p *checkrunqsnop(void)
 	return NULL;
 }
 
+/*
+ * Makes the n Gs of list (linked through schedlink, Gwaiting: the
+ * netpoller's) runnable on the global queue, and starts Ms for idle Ps to
+ * run them (Go's injectglist).
+ */
+static void injectglist(struct g *list, int32_t n)
+{
+	if (list == NULL)
+		return;
+	lock(&sched.lock);
+	for (struct g *gp = list, *next; gp != NULL; gp = next) {
+		next = gp->schedlink;
+		if (traceenabled())
+			traceGoUnpark(gp);
+		casgstatus(gp, Gwaiting, Grunnable);
+		globrunqput(gp);
+	}
+	unlock(&sched.lock);
+	for (; n > 0 && load_relaxed(&sched.npidle) != 0; n--)
+		startm(NULL, false);
+}
+
+/* The first G of a netpoll list, made runnable for the caller to run; the rest injected. */
+static struct g *netpolltake(struct g *list, int32_t n, bool *inherittime)
+{
+	injectglist(list->schedlink, n - 1);
+	if (traceenabled())
+		traceGoUnpark(list);
+	casgstatus(list, Gwaiting, Grunnable);
+	*inherittime = false;
+	return list;
+}
+
+/*
+ * An M with nothing to do and no P blocks in the network poller until a
+ * descriptor is ready or the next timer is due (one M at a time: lastpoll
+ * is 0 meanwhile).  Returns a G to run, its P acquired; or NULL, with a P
+ * to look again (a timer, a break) or without one.  false: another M polls.
+ */
+static bool netpollidle(struct m *mp, struct g **gpp, bool *inherittime)
+{
+	*gpp = NULL;
+	if (!netpollinited() || load_relaxed(&netpollwaiters) == 0 || atomic_exchange(&sched.lastpoll, 0) == 0)
+		return false;
+	int64_t until = nexttimer(), delay = -1;
+	if (until != 0) {
+		delay = until - nanotime();
+		if (delay < 0)
+			delay = 0;
+	}
+	store_relaxed(&sched.pollUntil, until);
+	int32_t n;
+	struct g *list = netpoll(delay, &n);
+	store_relaxed(&sched.pollUntil, 0);
+	atomic_store(&sched.lastpoll, nanotime());
+	tickcoarse();
+	lock(&sched.lock);
+	struct p *pp = atomic_load(&sched.gcwaiting) ? NULL : pidleget();
+	unlock(&sched.lock);
+	if (pp == NULL) {
+		injectglist(list, n);
+		return true;
+	}
+	acquirep(mp, pp);
+	if (list != NULL)
+		*gpp = netpolltake(list, n, inherittime);
+	return true;
+}
+
 /* Finds a runnable G, sleeping until there is one. */
 static __attribute__((noinline)) struct g *findrunnable(struct m *mp, bool *inherittime)
 {
@@ -1419,6 +1505,13 @@ top:
 		pp->preempted = NULL;
 		*inherittime = false;
 		return gp;
+	}
+	/* Ready descriptors, without blocking, before stealing (Go's order). */
+	if (netpollinited() && load_relaxed(&netpollwaiters) > 0 && load_relaxed(&sched.lastpoll) != 0) {
+		int32_t n;
+		struct g *list = netpoll(0, &n);
+		if (list != NULL)
+			return netpolltake(list, n, inherittime);
 	}
 	/* Spin, unless half the busy Ps already have a spinner. */
 	int32_t procs = load_relaxed(&gomaxprocs);
@@ -1466,6 +1559,12 @@ top:
 			atomic_fetch_add(&sched.nmspinning, 1);
 			goto top;
 		}
+	}
+	if (netpollidle(mp, &gp, inherittime)) {
+		if (gp != NULL)
+			return gp;
+		if (mp->p != NULL)
+			goto top;
 	}
 	stopm(mp, nexttimer());
 	goto top;
@@ -1719,6 +1818,115 @@ static void gosched_m(struct g *gp)
 	schedule(mp);
 }
 
+/* ------------------------------------------------------- system calls */
+
+/*
+ * Go's entersyscall and exitsyscall.  A goroutine about to block in the
+ * kernel leaves its P in Psyscall, still attached in spirit (m->oldp) but
+ * free for the taking: if the call returns quickly, the goroutine takes it
+ * back with one CAS; if it lasts, sysmon (retake) or a stopper takes it
+ * with the same CAS and hands it to another M.  Whoever loses the CAS
+ * knows the P is gone.  syscalltick counts the calls and retakes, so that
+ * sysmon can tell a long call from a succession of short ones.
+ */
+
+static void sysmonwake(void);
+
+void gort_syscall_enter(void)
+{
+	struct g *gp = getg();
+	if (gp == NULL || gp == gp->m->g0)
+		return;
+	preemptcheck();
+	struct m *mp = gp->m;
+	struct p *pp = mp->p;
+	if (traceenabled())
+		traceGoSysCall();
+	gp->waitsince = load_relaxed(&sched.coarsenow);
+	setgstatus(gp, Grunning, Gsyscall);
+	mp->oldp = pp;
+	mp->syscalltick = load_relaxed(&pp->syscalltick);
+	mp->p = NULL;
+	pp->m = NULL;
+	/* a full fence: a stopper that set gcwaiting before this either sees Psyscall or is seen */
+	atomic_store(&pp->status, Psyscall);
+	if (unlikely(atomic_load(&sched.gcwaiting))) {
+		lock(&sched.lock);
+		uint32_t s = Psyscall;
+		if (sched.stopwait > 0 && atomic_compare_exchange_strong(&pp->status, &s, Pgcstop)) {
+			if (traceenabled())
+				traceGoSysBlock(pp);
+			atomic_fetch_add(&pp->syscalltick, 1);
+			if (--sched.stopwait == 0)
+				notewakeup(&sched.stopnote);
+		}
+		unlock(&sched.lock);
+	}
+	if (unlikely(atomic_load(&sched.sysmonwaiting)))
+		sysmonwake();
+}
+
+/* exitsyscall's slow path, on g0: no P to be had, so gp waits in the global queue. */
+static void exitsyscall0(struct g *gp)
+{
+	struct m *mp = gp->m;
+	setgstatus(gp, Gsyscall, Grunnable);
+	dropg(mp);
+	lock(&sched.lock);
+	struct p *pp = atomic_load(&sched.gcwaiting) ? NULL : pidleget();
+	if (pp == NULL)
+		globrunqput(gp);
+	unlock(&sched.lock);
+	if (pp != NULL) {
+		acquirep(mp, pp);
+		execute(mp, gp, false);
+	}
+	if (mp->lockedg != NULL) {
+		stoplockedm(mp);
+		execute(mp, gp, false);
+	}
+	stopm(mp, 0);
+	schedule(mp);
+}
+
+void gort_syscall_exit(void)
+{
+	struct g *gp = getg();
+	if (gp == NULL || gp == gp->m->g0)
+		return;
+	if (load_relaxed(&gp->atomicstatus) != Gsyscall)
+		throw("gort_syscall_exit without gort_syscall_enter");
+	struct m *mp = gp->m;
+	struct p *pp = mp->oldp;
+	mp->oldp = NULL;
+	uint32_t s = Psyscall;
+	if (atomic_compare_exchange_strong(&pp->status, &s, Prunning)) {
+		/* the quick return: the P waited */
+		mp->p = pp;
+		pp->m = mp;
+		atomic_fetch_add(&pp->syscalltick, 1);
+		setgstatus(gp, Gsyscall, Grunning);
+		return;
+	}
+	/* retaken: any idle P will do; a trace shows the retake first (its GoSysBlock) */
+	if (traceenabled())
+		while (load_acquire(&pp->syscalltick) == mp->syscalltick)
+			osyield();
+	lock(&sched.lock);
+	pp = atomic_load(&sched.gcwaiting) ? NULL : pidleget();
+	unlock(&sched.lock);
+	if (pp != NULL) {
+		acquirep(mp, pp);
+		if (traceenabled())
+			traceGoSysExit(gp);
+		setgstatus(gp, Gsyscall, Grunning);
+		return;
+	}
+	if (traceenabled())
+		traceGoSysExit(gp);
+	mcall(exitsyscall0);
+}
+
 /* ----------------------------------------------------------- procresize */
 
 static struct p *newp(int32_t id)
@@ -1917,39 +2125,171 @@ __attribute__((no_sanitize("thread"))) pid_t signalthread(void)
 /* --------------------------------------------------------------- sysmon */
 
 #define SYSMON_TICK_NS (10 * 1000 * 1000)   /* while goroutines run */
+#define SYSMON_MIN_NS (20 * 1000)           /* while it finds work to do */
 #define SYSMON_IDLE_NS (1000 * 1000 * 1000) /* while every P is idle */
+#define NETPOLL_STALE_NS (10 * 1000 * 1000)
 
 static void tickcoarse(void)
 {
 	store_relaxed(&sched.coarsenow, nanotime_coarse());
 }
 
+/* Wakes sysmon from its sleep while every P was idle (Go's sysmonwait). */
+static void sysmonwake(void)
+{
+	lock(&sched.lock);
+	if (sched.sysmonwait) {
+		sched.sysmonwait = false;
+		store_relaxed(&sched.sysmonwaiting, false);
+		notewakeup(&sched.sysmonnote);
+	}
+	unlock(&sched.lock);
+}
+
+/* What sysmon saw of a P when it last looked (Go's sysmontick). */
+struct sysmonobs {
+	uint32_t schedtick;
+	int64_t nparks;
+	int64_t schedwhen;
+	uint32_t syscalltick;
+	int64_t syscallwhen;
+};
+static struct sysmonobs sysmonobs[MAX_GOMAXPROCS];
+
+/*
+ * Go's retake.  A P that has been in the same system call since sysmon
+ * last looked is handed to another M, unless there is nothing for it to
+ * do and the call is younger than 10 ms.  A P whose goroutine has run a
+ * whole time slice without a scheduling point (no schedule, no park) is
+ * flagged for preemptcheck.  The number of Ps retaken.
+ */
+static uint32_t retake(int64_t now)
+{
+	uint32_t n = 0;
+	int32_t procs = load_relaxed(&gomaxprocs);
+	for (int32_t i = 0; i < procs; i++) {
+		struct p *pp = allp[i];
+		struct sysmonobs *o = &sysmonobs[i];
+		uint32_t status = load_acquire(&pp->status);
+		if (status == Psyscall) {
+			uint32_t t = load_relaxed(&pp->syscalltick);
+			if (o->syscalltick != t) {
+				o->syscalltick = t;
+				o->syscallwhen = now;
+				continue;
+			}
+			if (runqempty(pp) && atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) > 0 &&
+			    o->syscallwhen + FORCE_PREEMPT_NS > now)
+				continue;
+			uint32_t s = Psyscall;
+			if (!atomic_compare_exchange_strong(&pp->status, &s, Pidle))
+				continue;
+			if (traceenabled())
+				traceGoSysBlock(pp);
+			atomic_fetch_add(&pp->syscalltick, 1);
+			n++;
+			handoffp(pp);
+		} else if (status == Prunning) {
+			uint32_t t = load_relaxed(&pp->schedtick);
+			int64_t parks = load_relaxed(&pp->nparks);
+			if (o->schedtick != t || o->nparks != parks) {
+				o->schedtick = t;
+				o->nparks = parks;
+				o->schedwhen = now;
+				if (load_relaxed(&pp->preempt))
+					store_relaxed(&pp->preempt, false);
+			} else if (o->schedwhen + FORCE_PREEMPT_NS <= now && !load_relaxed(&pp->preempt)) {
+				store_relaxed(&pp->preempt, true);
+			}
+		}
+	}
+	return n;
+}
+
+/*
+ * The goroutine on this P has run a time slice without a scheduling
+ * point: it yields here, at the runtime call that noticed, and with
+ * GORT_DEBUG=longrun=1 says so with its traceback, to point at the loop.
+ */
+void preemptpark(struct g *gp)
+{
+	struct p *pp = gp->m->p;
+	store_relaxed(&pp->preempt, false);
+	if (gp == gp->m->g0 || gp->m->lockedg != NULL)
+		return;
+	if (debug.longrun) {
+		int64_t ms = (nanotime() - sysmonobs[pp->id].schedwhen) / 1000000;
+		printlock();
+		printstr("gort: goroutine ");
+		printint(gp->goid);
+		printstr(" ran for ");
+		printint(ms);
+		printstr(" ms without a scheduling point\n");
+		tracebackhere(gp);
+		printunlock();
+	}
+	gort_yield();
+}
+
 /*
  * Go's system monitor: a thread of the runtime's that holds no P and runs
- * no goroutine, so it sees the scheduler from outside.  Its duty so far is
- * sched.coarsenow, the clock gopark stamps a wait with: reading the
- * system's clock at every park cost 3.4 ns of a 70 ns channel hop, and a
- * wait's length is shown in minutes (goroutine dumps), so a clock that is
- * 10 ms behind serves.  It ends soon after gort_main returns.
+ * no goroutine, so it sees the scheduler from outside.  It takes Ps back
+ * from system calls that block (retake), flags goroutines that run too
+ * long, polls the network when no M has for 10 ms, and keeps
+ * sched.coarsenow, the clock gopark stamps a wait with (reading the
+ * system's clock at every park cost 3.4 ns of a 70 ns channel hop; a
+ * wait's length is shown in minutes).  Its period starts at 20 us and
+ * doubles, up to 10 ms, while it finds nothing to do; while every P is
+ * idle it sleeps until a system call begins.  It ends soon after
+ * gort_main returns.
  */
 static void *sysmon(void *arg)
 {
-	int64_t trace = (int64_t)debug.schedtrace * 1000000, lasttrace = 0;
+	int64_t trace = (int64_t)debug.schedtrace * 1000000, lasttrace = 0, delay = 0;
+	uint32_t idle = 0;
 	while (load_acquire(&runtime_state) == RUNTIME_RUNNING) {
-		tickcoarse();
-		int64_t delay = SYSMON_TICK_NS;
-		if (trace > 0) {
-			int64_t now = nanotime();
-			if (lasttrace == 0 || now - lasttrace >= trace) {
-				lasttrace = now;
-				schedtrace(now, debug.scheddetail);
-			}
-			if (lasttrace + trace - now < delay)
-				delay = lasttrace + trace - now;
-		} else if (load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs)) {
-			delay = SYSMON_IDLE_NS;
-		}
+		if (idle == 0)
+			delay = SYSMON_MIN_NS;
+		else if (idle > 50)
+			delay *= 2;
+		if (delay > SYSMON_TICK_NS)
+			delay = SYSMON_TICK_NS;
+		int64_t now = nanotime();
+		if (trace > 0 && lasttrace + trace - now < delay)
+			delay = lasttrace + trace - now > 0 ? lasttrace + trace - now : 0;
 		usleep_ns(delay);
+		if (trace == 0 && load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs)) {
+			lock(&sched.lock);
+			if (load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs)) {
+				sched.sysmonwait = true;
+				store_relaxed(&sched.sysmonwaiting, true);
+				unlock(&sched.lock);
+				notetsleep(&sched.sysmonnote, SYSMON_IDLE_NS);
+				lock(&sched.lock);
+				sched.sysmonwait = false;
+				store_relaxed(&sched.sysmonwaiting, false);
+				noteclear(&sched.sysmonnote);
+				idle = 0;
+			}
+			unlock(&sched.lock);
+		}
+		tickcoarse();
+		now = nanotime();
+		int64_t last = load_relaxed(&sched.lastpoll);
+		if (netpollinited() && last != 0 && last + NETPOLL_STALE_NS < now &&
+		    atomic_compare_exchange_strong(&sched.lastpoll, &last, now)) {
+			int32_t n;
+			struct g *list = netpoll(0, &n);
+			injectglist(list, n);
+		}
+		if (retake(now) != 0)
+			idle = 0;
+		else
+			idle++;
+		if (trace > 0 && (lasttrace == 0 || now - lasttrace >= trace)) {
+			lasttrace = now;
+			schedtrace(now, debug.scheddetail);
+		}
 	}
 	return NULL;
 }

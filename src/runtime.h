@@ -97,7 +97,8 @@ bool notewoken(note *n);            /* whether the wakeup came: the sleeper may 
  *              wakeup (goready) may make it Grunnable.
  *   Gdead      exited or never used; owned by whoever holds it on a free
  *              list.
- * Gsyscall keeps Go's number for the system-call support to come.
+ *   Gsyscall   running in a system call between gort_syscall_enter and
+ *              exit, on its M, which may have lost its P meanwhile.
  */
 enum {
 	Gidle = 0,
@@ -125,6 +126,7 @@ typedef enum waitreason {
 	waitReasonSyncRWMutexLock,
 	waitReasonSyncWaitGroupWait,
 	waitReasonSyncCondWait,
+	waitReasonIOWait,
 	waitReasonMax,
 } waitreason;
 
@@ -214,6 +216,8 @@ struct m {
 	int selbufcap;
 	void *sigstack;        /* alternate signal stack, per thread */
 	size_t sigstacksize;
+	struct p *oldp;        /* the P it held when its G entered a system call */
+	uint32_t syscalltick;  /* and that P's syscalltick then */
 };
 
 /* ---------------------------------------------------- defer and panic */
@@ -347,7 +351,9 @@ struct p {
 	struct {
 		uint32_t schedtick;   /* schedtick when last looked at... */
 		int64_t schedwhen;    /* ...and then */
-	} sysmontick;
+	} sysmontick;          /* for the owner's own time slice check (proc.c slicedone) */
+	_Atomic uint32_t syscalltick; /* incremented when a system call ends or its P is retaken */
+	_Atomic bool preempt;  /* sysmon: the running goroutine has run a whole time slice */
 	uint32_t newprocs;     /* goroutines created, for the time slice check */
 	struct g *preempted;   /* a G preempted at gort_go, run last (proc.c) */
 	uint64_t goidcache;    /* goroutine ids handed out in batches */
@@ -395,6 +401,11 @@ struct schedt {
 	_Atomic int32_t npidle;
 	_Atomic int32_t nmspinning;
 	_Atomic int64_t timersleepuntil; /* the deadline an idle M sleeps until, 0: none */
+	_Atomic int64_t lastpoll;  /* when the network was last polled; 0: an M is blocked in it */
+	_Atomic int64_t pollUntil; /* the deadline that M sleeps until, 0: none */
+	bool sysmonwait;           /* sysmon sleeps on sysmonnote: every P is idle (sched.lock) */
+	_Atomic bool sysmonwaiting; /* the same, for a look without the lock */
+	note sysmonnote;
 	/* global run queue */
 	gqueue runq;
 	_Atomic int32_t runqsize;
@@ -462,6 +473,7 @@ struct debugvars {
 	int32_t traceback;      /* GORT_TRACEBACK: TRACEBACK_* */
 	int32_t schedtrace;     /* milliseconds between SCHED lines (sysmon), 0: none */
 	int32_t scheddetail;    /* and a line per P, M and G after each */
+	int32_t longrun;        /* report goroutines that run a time slice without a scheduling point */
 };
 extern struct debugvars debug;
 
@@ -531,6 +543,19 @@ uint32_t cheaprand(void);
 uint32_t cheaprandn(uint32_t n);
 void osyield(void);
 void usleep_ns(int64_t ns);
+void preemptpark(struct g *gp);
+
+/*
+ * A scheduling point for a goroutine that has run a whole time slice:
+ * sysmon flags its P, and the goroutine yields at its next runtime call
+ * (gort has no asynchronous preemption).
+ */
+static inline void preemptcheck(void)
+{
+	struct g *gp = getg();
+	if (gp != NULL && gp->m->p != NULL && unlikely(load_relaxed(&gp->m->p->preempt)))
+		preemptpark(gp);
+}
 
 /* run queues, exposed for their unit tests (tests/test_runq.c) */
 void runqput(struct p *pp, struct g *gp, bool next);
@@ -654,13 +679,22 @@ bool deltimer(struct timer *t);
 int64_t checktimers(struct p *pp, int64_t now);
 int64_t nexttimer(void);
 void timerwake(int64_t when);
+void timerwait(struct timer *t);
 void movetimers(struct p *to, struct p *from);
+
+/* ----------------------------------------------------------- netpoll.c */
+
+extern _Atomic int32_t netpollwaiters; /* goroutines parked on a descriptor */
+bool netpollinited(void);
+struct g *netpoll(int64_t delay, int32_t *n);
+void netpollbreak(void);
 
 /* ----------------------------------------------------------- traceback.c */
 
 struct ucontext_t;
 void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all);
 void dumpgoroutines(struct g *gp);
+void tracebackhere(struct g *gp);
 _Noreturn void crashexit(void);
 bool runtimepc(uintptr_t pc);
 bool tracebackpc(uintptr_t pc, char *name, size_t namesz, char *file, size_t filesz, int *line);
@@ -689,6 +723,9 @@ void traceGoPreempt(void);
 void traceProcStart(struct m *mp);
 void traceProcStop(void);
 void traceGomaxprocs(int32_t n);
+void traceGoSysCall(void);
+void traceGoSysBlock(struct p *pp);
+void traceGoSysExit(struct g *gp);
 void traceboot(void);
 void tracemainreturn(void);
 void tracecrash(void);

@@ -98,6 +98,8 @@ static void setdebug(const char *name, const char *value)
 		debug.schedtrace = (int32_t)ms;
 	} else if (strcmp(name, "scheddetail") == 0) {
 		debug.scheddetail = flag("GORT_DEBUG scheddetail", value);
+	} else if (strcmp(name, "longrun") == 0) {
+		debug.longrun = flag("GORT_DEBUG longrun", value);
 	}
 }
 

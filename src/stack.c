@@ -391,7 +391,7 @@ static uintptr_t poolgetbatch(struct p *pp, bool dirty)
 	return slot;
 }
 
-static void bind(struct g *gp, uintptr_t slot, size_t size)
+static void stackbind(struct g *gp, uintptr_t slot, size_t size)
 {
 	gp->stack.lo = slot & ~STK_FLAGS;
 	gp->stack.hi = gp->stack.lo + size;
@@ -408,7 +408,7 @@ static bool stackmap(struct g *gp, size_t size)
 	atomic_fetch_add(&mappedbytes, (int64_t)(stack_guard + size));
 	madvise(p, stack_guard + size, MADV_NOHUGEPAGE);
 	uintptr_t lo = (uintptr_t)p + stack_guard;
-	bind(gp, lo | guardinstall(lo), size);
+	stackbind(gp, lo | guardinstall(lo), size);
 	return true;
 }
 
@@ -444,7 +444,7 @@ bool stackalloc(struct p *pp, struct g *gp, size_t size)
 		errno = ENOMEM;
 		return false;
 	}
-	bind(gp, slot, stack_default);
+	stackbind(gp, slot, stack_default);
 	return true;
 }
 
@@ -463,7 +463,7 @@ void stackstart(struct p *pp, struct g *gp)
 			warm = poolgetbatch(pp, true);
 		if (warm != 0) {
 			cacheput(pp, gp->stack.lo | gp->stackflags);
-			bind(gp, warm, stack_default);
+			stackbind(gp, warm, stack_default);
 		}
 	}
 	if (!(gp->stackflags & (STK_GUARDED | STK_SOFT)))

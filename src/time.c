@@ -144,7 +144,7 @@ bool deltimer(struct timer *t)
 }
 
 /* Waits until t's function is not running on any M (t is disarmed already). */
-static void timerwait(struct timer *t)
+void timerwait(struct timer *t)
 {
 	for (;;) {
 		bool running = false;

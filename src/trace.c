@@ -82,7 +82,12 @@ enum {
 	traceEvGoBlockSelect = 24,
 	traceEvGoBlockSync = 25,
 	traceEvGoBlockCond = 26,
+	traceEvGoBlockNet = 27,
+	traceEvGoSysCall = 28,
+	traceEvGoSysExit = 29,
+	traceEvGoSysBlock = 30,
 	traceEvGoWaiting = 31,
+	traceEvGoInSyscall = 32,
 	traceEvString = 37,
 	traceEvUserTaskCreate = 45,
 	traceEvUserTaskEnd = 46,
@@ -194,7 +199,7 @@ static inline int64_t traceticks(void)
 static bool traceslicend(uint8_t ev)
 {
 	return (ev >= traceEvGoEnd && ev <= traceEvGoBlock) ||
-	       (ev >= traceEvGoBlockSend && ev <= traceEvGoBlockCond);
+	       (ev >= traceEvGoBlockSend && ev <= traceEvGoBlockNet) || ev == traceEvGoSysBlock;
 }
 
 /*
@@ -454,6 +459,8 @@ static uint8_t traceblockev(waitreason reason)
 		return traceEvGoBlockSync;
 	case waitReasonSyncCondWait:
 		return traceEvGoBlockCond;
+	case waitReasonIOWait:
+		return traceEvGoBlockNet;
 	default:
 		return traceEvGoBlock;
 	}
@@ -495,6 +502,36 @@ void traceGoUnpark(struct g *gp)
 	uint64_t v[3] = {(uint64_t)gp->goid, ++gp->traceseq, tracestack()};
 	tracewrite(buf, pid, traceEvGoUnblock, v, 3, NULL, 0);
 	tracerelease(pid);
+}
+
+void traceGoSysCall(void)
+{
+	tracestackevent(traceEvGoSysCall);
+}
+
+/*
+ * pp's goroutine, in a system call, lost pp to the caller (sysmon, a
+ * stopper), which owns pp until it hands it on and writes into pp's
+ * buffer on its behalf, as Go's traceGoSysBlock does.
+ */
+void traceGoSysBlock(struct p *pp)
+{
+	store_relaxed(&pp->tracewriting, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (load_relaxed(&trace_enabled)) {
+		if (pp->tracebuf == NULL)
+			pp->tracebuf = tracebufalloc();
+		tracewrite(pp->tracebuf, pp->id, traceEvGoSysBlock, NULL, 0, NULL, 0);
+		tracewrite(pp->tracebuf, pp->id, traceEvProcStop, NULL, 0, NULL, 0);
+	}
+	store_release(&pp->tracewriting, 0);
+}
+
+/* gp's system call returned after its P was taken: it is runnable again. */
+void traceGoSysExit(struct g *gp)
+{
+	uint64_t v[3] = {(uint64_t)gp->goid, ++gp->traceseq, 0};
+	traceevent(traceEvGoSysExit, v, 3);
 }
 
 void traceProcStart(struct m *mp)
@@ -558,9 +595,10 @@ static void tracesnapshot(struct g *me)
 		gp->traceseq = 0;
 		uint64_t v[3] = {(uint64_t)gp->goid, entrystack(gp), 0};
 		tracewrite(buf, pp->id, traceEvGoCreate, v, 3, NULL, 0);
-		if (status == Gwaiting) {
+		if (status == Gwaiting || status == Gsyscall) {
 			gp->traceseq++;
-			tracewrite(buf, pp->id, traceEvGoWaiting, v, 1, NULL, 0);
+			tracewrite(buf, pp->id, status == Gwaiting ? traceEvGoWaiting : traceEvGoInSyscall, v, 1,
+				   NULL, 0);
 		}
 	}
 	uint64_t id = (uint64_t)me->m->id;

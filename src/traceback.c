@@ -327,6 +327,7 @@ const char *const waitreasonstrings[waitReasonMax] = {
 	[waitReasonSyncRWMutexLock] = "sync.RWMutex.Lock",
 	[waitReasonSyncWaitGroupWait] = "sync.WaitGroup.Wait",
 	[waitReasonSyncCondWait] = "sync.Cond.Wait",
+	[waitReasonIOWait] = "IO wait",
 };
 
 /* Go's goroutineheader: "goroutine 7 [chan receive, 2 minutes, locked to thread]:". */
@@ -408,7 +409,7 @@ static void tracebackothers(struct g *me)
 			continue;
 		printstr("\n");
 		goroutineheader(gp);
-		if (status == Grunning)
+		if (status == Grunning || status == Gsyscall)
 			printstr("\tgoroutine running on other thread; stack unavailable\n");
 		else
 			tracebacksaved(gp);
@@ -466,6 +467,12 @@ void crashtraceback(struct g *gp, struct ucontext_t *sigctx, bool all)
 void dumpgoroutines(struct g *gp)
 {
 	tracebackgoroutines(gp, NULL, true);
+}
+
+/* The calling goroutine's stack, as a crash report shows it (GORT_DEBUG=longrun).  Print lock held. */
+void tracebackhere(struct g *gp)
+{
+	tracebackgoroutines(gp, NULL, false);
 }
 
 /* The end of a crash report: exit 2, or abort for a core dump (GORT_TRACEBACK=crash). */
