@@ -338,21 +338,25 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block)
 
 void gort_chan_send(gort_chan *c, const void *elem)
 {
+	preemptcheck();
 	chansend(c, elem, true);
 }
 
 bool gort_chan_recv(gort_chan *c, void *elem)
 {
+	preemptcheck();
 	return chanrecv(c, elem, true) == 1;
 }
 
 bool gort_chan_trysend(gort_chan *c, const void *elem)
 {
+	preemptcheck();
 	return chansend(c, elem, false);
 }
 
 int gort_chan_tryrecv(gort_chan *c, void *elem)
 {
+	preemptcheck();
 	return chanrecv(c, elem, false);
 }
 

@@ -572,7 +572,7 @@ static ssize_t fdio(int fd, int mode, struct iocall *c, bool all)
 	if (pd == NULL)
 		return -1;
 	gort_mutex *mu = mode == 'r' ? &pd->rmu : &pd->wmu;
-	gort_mutex_lock(mu);
+	gort_mutex_lock(mu); /* a scheduling point (preemptcheck) */
 	ssize_t res, done = 0;
 	int err;
 	for (;;) {

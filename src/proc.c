@@ -1917,8 +1917,10 @@ void gort_syscall_exit(void)
 	unlock(&sched.lock);
 	if (pp != NULL) {
 		acquirep(mp, pp);
-		if (traceenabled())
+		if (traceenabled()) {
 			traceGoSysExit(gp);
+			traceGoStart(gp);
+		}
 		setgstatus(gp, Gsyscall, Grunning);
 		return;
 	}
@@ -2456,12 +2458,14 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 int gort_go(void (*fn)(void *arg), void *arg)
 {
 	apig("gort_go");
+	preemptcheck();
 	return newproc(NULL, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 
 int gort_go_attr(const gort_attr *attr, void (*fn)(void *arg), void *arg)
 {
 	apig("gort_go_attr");
+	preemptcheck();
 	return newproc(attr, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 

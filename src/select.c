@@ -214,6 +214,7 @@ int gort_select(gort_case *cases, int ncases, bool block)
 {
 	if (ncases < 0 || ncases > MAXCASES || (ncases > 0 && cases == NULL))
 		throw("gort_select: bad case list");
+	preemptcheck();
 	uint16_t stackorder[2 * SELECT_STACK_CASES];
 	uint16_t *order = ncases <= SELECT_STACK_CASES ? stackorder
 						      : malloc(2 * (size_t)ncases * sizeof *order);

@@ -120,6 +120,7 @@ static void mutexlockslow(gort_mutex *m)
 
 void gort_mutex_lock(gort_mutex *m)
 {
+	preemptcheck();
 	if (likely(cas32(&m->state_, 0, MUTEX_LOCKED)))
 		return;
 	mutexlockslow(m);

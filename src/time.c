@@ -259,6 +259,7 @@ static bool sleepcommit(struct g *gp, void *arg)
 
 int64_t gort_now(void)
 {
+	preemptcheck();
 	return nanotime();
 }
 
