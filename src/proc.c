@@ -2153,17 +2153,31 @@ struct sysmonobs {
 	uint32_t schedtick;
 	int64_t nparks;
 	int64_t schedwhen;
+	bool flagged;
 	uint32_t syscalltick;
 	int64_t syscallwhen;
 };
 static struct sysmonobs sysmonobs[MAX_GOMAXPROCS];
 
 /*
+ * The goroutine running on pp, read from outside: pp->m and its curg
+ * change under sysmon's feet, but Ms and Gs are never freed, so the worst
+ * a stale read does is flag a goroutine that preemptpark then finds has
+ * moved on.
+ */
+static __attribute__((no_sanitize("thread"))) struct g *runningg(struct p *pp)
+{
+	struct m *mp = pp->m;
+	return mp != NULL ? mp->curg : NULL;
+}
+
+/*
  * Go's retake.  A P that has been in the same system call since sysmon
  * last looked is handed to another M, unless there is nothing for it to
- * do and the call is younger than 10 ms.  A P whose goroutine has run a
- * whole time slice without a scheduling point (no schedule, no park) is
- * flagged for preemptcheck.  The number of Ps retaken.
+ * do and the call is younger than 10 ms.  A goroutine that has run a
+ * whole time slice without a scheduling point (its P neither scheduled
+ * nor parked anything) is flagged for preemptcheck.  The number of Ps
+ * retaken.
  */
 static uint32_t retake(int64_t now)
 {
@@ -2194,14 +2208,20 @@ static uint32_t retake(int64_t now)
 		} else if (status == Prunning) {
 			uint32_t t = load_relaxed(&pp->schedtick);
 			int64_t parks = load_relaxed(&pp->nparks);
+			struct g *gp;
 			if (o->schedtick != t || o->nparks != parks) {
 				o->schedtick = t;
 				o->nparks = parks;
 				o->schedwhen = now;
-				if (load_relaxed(&pp->preempt))
-					store_relaxed(&pp->preempt, false);
-			} else if (o->schedwhen + FORCE_PREEMPT_NS <= now && !load_relaxed(&pp->preempt)) {
-				store_relaxed(&pp->preempt, true);
+				o->flagged = false;
+			} else if (o->schedwhen + FORCE_PREEMPT_NS <= now && !o->flagged &&
+				   (gp = runningg(pp)) != NULL) {
+				o->flagged = true;
+				store_relaxed(&gp->preemptp, pp);
+				store_relaxed(&gp->preempttick, t);
+				store_relaxed(&gp->preemptparks, parks);
+				store_relaxed(&gp->preemptsince, o->schedwhen);
+				store_release(&gp->preempt, true);
 			}
 		}
 	}
@@ -2209,18 +2229,20 @@ static uint32_t retake(int64_t now)
 }
 
 /*
- * The goroutine on this P has run a time slice without a scheduling
- * point: it yields here, at the runtime call that noticed, and with
- * GORT_DEBUG=longrun=1 says so with its traceback, to point at the loop.
+ * gp has run a time slice without a scheduling point: it yields here, at
+ * the runtime call that noticed, and with GORT_DEBUG=longrun=1 says so
+ * with its traceback, to point at the loop.  A flag that went stale (gp
+ * was scheduled since sysmon looked) is dropped.
  */
 void preemptpark(struct g *gp)
 {
+	store_relaxed(&gp->preempt, false);
 	struct p *pp = gp->m->p;
-	store_relaxed(&pp->preempt, false);
-	if (gp == gp->m->g0 || gp->m->lockedg != NULL)
+	if (gp == gp->m->g0 || gp->m->lockedg != NULL || pp != load_relaxed(&gp->preemptp) ||
+	    pp->schedtick != load_relaxed(&gp->preempttick) || load_relaxed(&pp->nparks) != load_relaxed(&gp->preemptparks))
 		return;
 	if (debug.longrun) {
-		int64_t ms = (nanotime() - sysmonobs[pp->id].schedwhen) / 1000000;
+		int64_t ms = (nanotime() - load_relaxed(&gp->preemptsince)) / 1000000;
 		printlock();
 		printstr("gort: goroutine ");
 		printint(gp->goid);

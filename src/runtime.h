@@ -170,6 +170,7 @@ struct g {
 	struct m *lockedm;     /* wired to this M (gort_lock_os_thread) */
 	uint32_t lockedext;    /* nesting depth of gort_lock_os_thread */
 	bool named;            /* name holds gort_attr.name */
+	_Atomic bool preempt;  /* sysmon: it has run a whole time slice (preemptcheck) */
 	struct g *readyg;      /* scratch for readyexecute: the G to switch to */
 	void *param;           /* passed by the waker to a parked G */
 	/* defer and panic (panic.c) */
@@ -185,6 +186,10 @@ struct g {
 	int64_t parentgoid;    /* the creator's goid; 0 for a thread outside */
 	int64_t waitsince;     /* when it parked (sched.coarsenow), for tracebacks */
 	uint64_t traceseq;     /* its transitions in the trace being written (trace.c) */
+	/* where sysmon saw it run since when, for preemptpark to tell a stale flag */
+	_Atomic(struct p *) preemptp;
+	_Atomic uint32_t preempttick;
+	_Atomic int64_t preemptparks, preemptsince;
 	char name[GNAME_MAX];
 	void *tsan_fiber;      /* sanitizer state (san.h) */
 	void *asan_fake_stack;
@@ -353,7 +358,6 @@ struct p {
 		int64_t schedwhen;    /* ...and then */
 	} sysmontick;          /* for the owner's own time slice check (proc.c slicedone) */
 	_Atomic uint32_t syscalltick; /* incremented when a system call ends or its P is retaken */
-	_Atomic bool preempt;  /* sysmon: the running goroutine has run a whole time slice */
 	uint32_t newprocs;     /* goroutines created, for the time slice check */
 	struct g *preempted;   /* a G preempted at gort_go, run last (proc.c) */
 	uint64_t goidcache;    /* goroutine ids handed out in batches */
@@ -553,7 +557,7 @@ void preemptpark(struct g *gp);
 static inline void preemptcheck(void)
 {
 	struct g *gp = getg();
-	if (gp != NULL && gp->m->p != NULL && unlikely(load_relaxed(&gp->m->p->preempt)))
+	if (gp != NULL && unlikely(load_relaxed(&gp->preempt)))
 		preemptpark(gp);
 }
 
