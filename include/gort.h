@@ -606,14 +606,15 @@ GORT_EXPORT ssize_t gort_read(int fd, void *buf, size_t n);
 /*
  * write(2), but writes all n bytes (waiting for room as often as needed)
  * unless an error or the write deadline intervenes, as Go's Write: the
- * result is n, or -1 with errno set (bytes written before the error are
- * lost to the caller, as in Go, which returns them with the error).
+ * result is n, or -1 with errno set.  A socket whose peer has gone fails
+ * with EPIPE and raises no SIGPIPE, as in Go.
  */
 GORT_EXPORT ssize_t gort_write(int fd, const void *buf, size_t n);
 
 /*
  * accept4(2) on a listening socket: waits for a connection.  The new
- * descriptor is non-blocking and close-on-exec, and registered already.
+ * descriptor is non-blocking and close-on-exec, registered already, and
+ * for TCP has Nagle's algorithm off (TCP_NODELAY), as Go's connections.
  */
 GORT_EXPORT int gort_accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen);
 

@@ -72,6 +72,7 @@ struct pollDesc {
 	_Atomic uint32_t fdseq;   /* the registration epoll events must match */
 	int fd;
 	bool pollable;            /* in epoll; else calls block as system calls */
+	bool sock;                /* a socket: written with MSG_NOSIGNAL */
 	_Atomic int64_t rd, wd;   /* deadlines: 0 none, -1 passed */
 	struct timer rt, wt;
 	_Atomic int32_t pollboth; /* gort_poll_fd waits for either direction on rg */
@@ -392,6 +393,9 @@ static struct pollDesc *fdacquire(int fd)
 					store_relaxed(&pd->wg, 0);
 					store_relaxed(&pd->rd, 0);
 					store_relaxed(&pd->wd, 0);
+					int type;
+					socklen_t len = sizeof type;
+					pd->sock = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
 					pd->pollable = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 					int fl;
 					if (!pd->pollable && errno != EPERM)
@@ -526,6 +530,7 @@ int gort_close(int fd)
 /* One system call's arguments; op makes the call. */
 struct iocall {
 	ssize_t (*op)(int fd, struct iocall *c);
+	struct pollDesc *pd;
 	char *buf;
 	size_t n;
 	int flags;
@@ -539,9 +544,10 @@ static ssize_t opread(int fd, struct iocall *c)
 	return read(fd, c->buf, c->n);
 }
 
+/* A socket whose peer has gone fails with EPIPE, and no SIGPIPE, as Go's writes do. */
 static ssize_t opwrite(int fd, struct iocall *c)
 {
-	return write(fd, c->buf, c->n);
+	return c->pd->sock ? send(fd, c->buf, c->n, MSG_NOSIGNAL) : write(fd, c->buf, c->n);
 }
 
 static ssize_t oprecvfrom(int fd, struct iocall *c)
@@ -571,6 +577,7 @@ static ssize_t fdio(int fd, int mode, struct iocall *c, bool all)
 	struct pollDesc *pd = fdacquire(fd);
 	if (pd == NULL)
 		return -1;
+	c->pd = pd;
 	gort_mutex *mu = mode == 'r' ? &pd->rmu : &pd->wmu;
 	gort_mutex_lock(mu); /* a scheduling point (preemptcheck) */
 	ssize_t res, done = 0;
@@ -650,6 +657,8 @@ int gort_accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
 	int fd = (int)fdio(listen_fd, 'r', &c, false);
 	if (fd < 0)
 		return -1;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* Go's default; fails harmlessly off TCP */
 	struct pollDesc *pd = fdacquire(fd);
 	if (pd == NULL) {
 		int e = errno;
