@@ -2160,15 +2160,29 @@ struct sysmonobs {
 static struct sysmonobs sysmonobs[MAX_GOMAXPROCS];
 
 /*
- * The goroutine running on pp, read from outside: pp->m and its curg
- * change under sysmon's feet, but Ms and Gs are never freed, so the worst
- * a stale read does is flag a goroutine that preemptpark then finds has
- * moved on.
+ * Reads of a running P from outside, as Go's sysmon reads them: its
+ * schedtick, and the goroutine it runs.  They change under sysmon's feet,
+ * but Ms and Gs are never freed, so the worst a stale read does is flag a
+ * goroutine that preemptpark then finds has moved on.
  */
-static __attribute__((no_sanitize("thread"))) struct g *runningg(struct p *pp)
+static __attribute__((no_sanitize("thread"))) uint32_t runningtick(struct p *pp)
+{
+	return pp->schedtick;
+}
+
+/* Flags the goroutine running on pp since o->schedwhen; false if none runs. */
+static __attribute__((no_sanitize("thread"))) bool flagrunning(struct p *pp, struct sysmonobs *o)
 {
 	struct m *mp = pp->m;
-	return mp != NULL ? mp->curg : NULL;
+	struct g *gp = mp != NULL ? mp->curg : NULL;
+	if (gp == NULL)
+		return false;
+	store_relaxed(&gp->preemptp, pp);
+	store_relaxed(&gp->preempttick, o->schedtick);
+	store_relaxed(&gp->preemptparks, o->nparks);
+	store_relaxed(&gp->preemptsince, o->schedwhen);
+	store_release(&gp->preempt, true);
+	return true;
 }
 
 /*
@@ -2206,22 +2220,15 @@ static uint32_t retake(int64_t now)
 			n++;
 			handoffp(pp);
 		} else if (status == Prunning) {
-			uint32_t t = load_relaxed(&pp->schedtick);
+			uint32_t t = runningtick(pp);
 			int64_t parks = load_relaxed(&pp->nparks);
-			struct g *gp;
 			if (o->schedtick != t || o->nparks != parks) {
 				o->schedtick = t;
 				o->nparks = parks;
 				o->schedwhen = now;
 				o->flagged = false;
-			} else if (o->schedwhen + FORCE_PREEMPT_NS <= now && !o->flagged &&
-				   (gp = runningg(pp)) != NULL) {
-				o->flagged = true;
-				store_relaxed(&gp->preemptp, pp);
-				store_relaxed(&gp->preempttick, t);
-				store_relaxed(&gp->preemptparks, parks);
-				store_relaxed(&gp->preemptsince, o->schedwhen);
-				store_release(&gp->preempt, true);
+			} else if (o->schedwhen + FORCE_PREEMPT_NS <= now && !o->flagged) {
+				o->flagged = flagrunning(pp, o);
 			}
 		}
 	}
