@@ -248,17 +248,23 @@ static bool ongoroutine(void)
 	return gp != NULL && gp != gp->m->g0;
 }
 
+/* poll(2) on one descriptor; ms as poll's: -1 none, 0 a look. */
+static int pollone(int fd, int events, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = (short)events};
+	int n = poll(&p, 1, ms);
+	return n <= 0 ? n : p.revents;
+}
+
 /* poll(2) for a thread that is not a goroutine: until is absolute, 0 for none. */
 static int threadpoll(int fd, int events, int64_t until)
 {
 	int ms = -1;
 	if (until != 0) {
 		int64_t left = until - nanotime();
-		ms = left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+		ms = left <= 0 ? 0 : left / 1000000 >= INT32_MAX ? INT32_MAX : (int)((left + 999999) / 1000000);
 	}
-	struct pollfd p = {.fd = fd, .events = (short)events};
-	int n = poll(&p, 1, ms);
-	return n <= 0 ? n : p.revents;
+	return pollone(fd, events, ms);
 }
 
 /*
@@ -803,7 +809,7 @@ int gort_poll_fd(int fd, int events, int64_t deadline_ns)
 		atomic_fetch_add(&pd->pollboth, 1);
 	int ready, err = 0;
 	for (;;) {
-		if ((ready = threadpoll(fd, events, 0)) != 0 || events == 0)
+		if ((ready = pollone(fd, events, 0)) != 0 || events == 0)
 			break;
 		if (!ongoroutine() || !pd->pollable) {
 			ready = threadpoll(fd, events, deadline_ns);
