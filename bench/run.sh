@@ -15,14 +15,37 @@
 # and without its execution tracer (GORT_TRACE for gort, BENCH_TRACE for
 # the Go twin: bench/go/benchutil), the four runs alternating; the second
 # table shows what tracing costs each side, as traced / untraced.
+#
+# Between the two, the NET benchmarks (default: httpd echo idle_httpd
+# idle_echo) pit the example servers (examples/httpd.c, examples/echo.c,
+# built against this build's libgort.a) against their Go twins (net/http,
+# net), each server a process of its own at GORT_MAXPROCS=GOMAXPROCS=
+# NET_PROCS (2) on 127.0.0.1, its load generator sharing the machine's
+# cores with it:
+#   httpd       wrk -t2 -c NET_CONNS (64) for NET_SECS (3) seconds: requests/s
+#   echo        bench/netload.c, NET_CONNS connections each doing 64-byte
+#               round trips for NET_SECS seconds: round trips/s
+#   idle_httpd  NET_IDLE (10000) connections, each made, used for one
+#   idle_echo   request and left idle: the server's VmRSS, in all and per
+#               connection
+# The servers listen on NET_PORT (18080) to NET_PORT+3 and are killed when
+# a run ends, however the script ends.  Only the network table, or one row:
+#   BENCHES= TRACED= bench/run.sh
+#   BENCHES= TRACED= NET=httpd RUNS=3 NET_SECS=5 bench/run.sh
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$top" && mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
 runs=${RUNS:-5}
 procs=${PROCS:-"1 2"}
-benches=${BENCHES:-"spawn yield skynet defer panic pingpong chan_buffered select mutex ring skynet_chan timers idlemem"}
+benches=${BENCHES-"spawn yield skynet defer panic pingpong chan_buffered select mutex ring skynet_chan timers idlemem"}
 traced=${TRACED-"yield pingpong"}
+net=${NET-"httpd echo idle_httpd idle_echo"}
+net_procs=${NET_PROCS:-2}
+net_secs=${NET_SECS:-3}
+net_conns=${NET_CONNS:-64}
+net_idle=${NET_IDLE:-10000}
+net_port=${NET_PORT:-18080}
 out="$build/bench"
 mkdir -p "$out/go"
 
@@ -38,6 +61,21 @@ for b in $(printf '%s\n' $benches $traced | awk '!seen[$0]++'); do
 		go build -o "$out/go/$b" "./$b")
 done
 
+# The network benchmarks' servers are examples; their client is plain C,
+# the same for both sides.
+if [ -n "$net" ]; then
+	case " $net " in *" httpd "*)
+		command -v wrk >/dev/null || { echo "bench: 'wrk' not found (scripts/deps.sh bench installs it)" >&2; exit 1; } ;;
+	esac
+	cc -std=gnu11 -O2 -g -o "$out/netload" "$top/bench/netload.c" -lpthread
+	for s in httpd echo; do
+		cc -std=gnu11 -O2 -g -I"$top/include" -o "$out/$s" "$top/examples/$s.c" "$build/libgort.a" \
+			$(pkg-config --libs libunwind libdw) -lpthread $([ $s != httpd ] || echo -lhttp_parser)
+		(cd "$top/bench/go" && GOCACHE="$build/gocache" GOPATH="$build/gopath" GOFLAGS=-mod=mod \
+			go build -o "$out/go/$s" "./$s")
+	done
+fi
+
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 value() { awk -v n="$1" '$1 == n {print $2}'; }
 unit() { awk -v n="$1" '$1 == n {print $3; exit}'; }
@@ -46,7 +84,7 @@ names() { awk '!seen[$1]++ {print $1}'; }
 # Every run's lines are kept, per program, processor count and side, in
 # $out/<program>.<procs>.{gort,go}; the rows are computed from them once all
 # the runs of a program are done.
-printf '%-14s %5s %14s %14s %8s\n' benchmark procs gort go ratio
+[ -z "$benches" ] || printf '%-14s %5s %14s %14s %8s\n' benchmark procs gort go ratio
 for b in $benches; do
 	for p in $procs; do
 		: >"$out/$b.$p.gort"
@@ -69,7 +107,93 @@ for b in $benches; do
 		done
 	done
 done
-echo "medians of $runs runs; ratio = gort / Go (lower is better for gort)"
+[ -z "$benches" ] || echo "medians of $runs runs; ratio = gort / Go (lower is better for gort)"
+
+# ------------------------------------------------------------- network
+#
+# A run starts the server, waits until its port accepts, loads it, stops
+# it.  The trap stops a server left running by a failure or an interrupt.
+server=
+stop_server() {
+	[ -n "$server" ] || return 0
+	kill "$server" 2>/dev/null || true
+	wait "$server" 2>/dev/null || true
+	server=
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_server() { # binary port
+	accepts "$2" && { echo "bench: port $2 is in use (NET_PORT moves the servers)" >&2; exit 1; }
+	GORT_MAXPROCS=$net_procs GOMAXPROCS=$net_procs "$1" "$2" 127.0.0.1 >>"$out/net.log" 2>&1 &
+	server=$!
+	for ((t = 0; t < 200; t++)); do
+		accepts "$2" && return 0
+		kill -0 "$server" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "bench: $1 does not accept connections on port $2 (see $out/net.log)" >&2
+	exit 1
+}
+
+# Loads the server on port, prints its result lines.
+load() { # benchmark port
+	case $1 in
+	httpd)
+		wrk -t2 -c"$net_conns" -d"${net_secs}s" "http://127.0.0.1:$2/" >"$out/wrk.out"
+		if grep -qE 'Socket errors|Non-2xx' "$out/wrk.out"; then
+			echo "bench: wrk saw errors:" >&2
+			grep -E 'Socket errors|Non-2xx' "$out/wrk.out" >&2
+		fi
+		awk '$1 == "Requests/sec:" {print "httpd", $2, "req/s"}' "$out/wrk.out" ;;
+	echo) "$out/netload" echo -c "$net_conns" -d "$net_secs" 127.0.0.1 "$2" ;;
+	idle_httpd) "$out/netload" idle -H -c "$net_idle" -p "$server" 127.0.0.1 "$2" ;;
+	idle_echo) "$out/netload" idle -c "$net_idle" -p "$server" 127.0.0.1 "$2" ;;
+	*) echo "bench: no network benchmark $1" >&2; exit 1 ;;
+	esac
+}
+
+# Rates get whole numbers, memory three digits.
+show() { awk -v v="$1" -v u="$2" 'BEGIN {printf(v >= 100 ? "%.0f %s" : "%.3g %s", v, u)}'; }
+
+if [ -n "$net" ]; then
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+	case " $net " in *" idle_"*)
+		[ "$(ulimit -n)" -gt $((net_idle + 100)) ] ||
+			{ echo "bench: $net_idle idle connections need more descriptors than ulimit -n allows (NET_IDLE)" >&2; exit 1; } ;;
+	esac
+	: >"$out/net.log"
+	[ -z "$benches" ] || echo
+	printf '%-16s %5s %14s %14s %8s %7s\n' network procs gort go ratio better
+	for b in $net; do
+		s=${b#idle_}
+		case $s in httpd) port=$net_port ;; echo) port=$((net_port + 2)) ;; *) port=0 ;; esac
+		: >"$out/net.$b.gort"
+		: >"$out/net.$b.go"
+		for ((i = 0; i < runs; i++)); do
+			start_server "$out/$s" "$port"
+			load "$b" "$port" >>"$out/net.$b.gort"
+			stop_server
+			start_server "$out/go/$s" $((port + 1))
+			load "$b" $((port + 1)) >>"$out/net.$b.go"
+			stop_server
+		done
+		for n in $(names <"$out/net.$b.gort"); do
+			gm=$(value "$n" <"$out/net.$b.gort" | median)
+			om=$(value "$n" <"$out/net.$b.go" | median)
+			[ "$(value "$n" <"$out/net.$b.go" | wc -l)" -eq "$runs" ] ||
+				{ echo "bench: the Go $s does not give $n on every run" >&2; exit 1; }
+			u=$(unit "$n" <"$out/net.$b.gort")
+			case $u in */s) better=higher ;; *) better=lower ;; esac
+			printf '%-16s %5s %14s %14s %8.2f %7s\n' "$n" "$net_procs" "$(show "$gm" "$u")" "$(show "$om" "$u")" \
+				"$(awk -v a="$gm" -v b="$om" 'BEGIN {print a / b}')" "$better"
+		done
+	done
+	echo "medians of $runs runs; ratio = gort / Go: above 1 is better for gort where higher is (rates),"
+	echo "below 1 where lower is (memory)"
+fi
 
 [ -n "$traced" ] || exit 0
 echo

@@ -8,12 +8,12 @@
 #   scripts/deps.sh ci      everything .ci/run needs (sanitizers, valgrind)
 set -euo pipefail
 
-build="gcc make binutils pkg-config libc6-dev libunwind-dev libdw-dev"
+build="gcc make binutils pkg-config libc6-dev libunwind-dev libdw-dev libhttp-parser-dev"
 test="$build libcriterion-dev gdb"
 case "${1:-}" in
 demo) want=$build ;;
 test) want=$test ;;
-bench) want="$build golang-go" ;;
+bench) want="$build golang-go wrk" ;;
 ci) want="$test valgrind golang-go" ;;
 *) echo "usage: $0 demo|test|bench|ci" >&2; exit 2 ;;
 esac
