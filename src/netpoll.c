@@ -73,6 +73,9 @@ struct pollDesc {
 	int fd;
 	bool pollable;            /* in epoll; else calls block as system calls */
 	bool sock;                /* a socket: written with MSG_NOSIGNAL */
+	bool tcp;                 /* a TCP socket: a short read empties it */
+	bool drained;             /* the last gort_read emptied it (rmu held) */
+	_Atomic bool hangup;      /* epoll reported its end, an error or urgent data */
 	_Atomic int64_t rd, wd;   /* deadlines: 0 none, -1 passed */
 	struct timer rt, wt;
 	_Atomic int32_t pollboth; /* gort_poll_fd waits for either direction on rg */
@@ -344,7 +347,9 @@ struct g *netpoll(int64_t delay, int32_t *n)
 			continue;
 		uint32_t e = events[i].events;
 		struct g *ready[2] = {NULL, NULL};
-		if ((e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
+		if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
+			store_release(&pd->hangup, true);
+		if ((e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) ||
 		    ((e & EPOLLOUT) && load_relaxed(&pd->pollboth) != 0))
 			ready[0] = netpollunblock(pd, 'r', true);
 		if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
@@ -391,7 +396,7 @@ static struct pollDesc *fdacquire(int fd)
 						netpollinit();
 					uint32_t seq = load_relaxed(&pd->fdseq) + 1;
 					struct epoll_event ev = {
-						.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+						.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
 						.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)seq << 32,
 					};
 					store_release(&pd->fdseq, seq);
@@ -402,6 +407,13 @@ static struct pollDesc *fdacquire(int fd)
 					int type;
 					socklen_t len = sizeof type;
 					pd->sock = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+					int proto;
+					len = sizeof proto;
+					pd->tcp = pd->sock && type == SOCK_STREAM &&
+						  getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+						  proto == IPPROTO_TCP;
+					pd->drained = false;
+					store_relaxed(&pd->hangup, false);
 					pd->pollable = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 					int fl;
 					if (!pd->pollable && errno != EPERM)
@@ -586,11 +598,29 @@ static ssize_t fdio(int fd, int mode, struct iocall *c, bool all)
 	c->pd = pd;
 	gort_mutex *mu = mode == 'r' ? &pd->rmu : &pd->wmu;
 	gort_mutex_lock(mu); /* a scheduling point (preemptcheck) */
-	ssize_t res, done = 0;
+	ssize_t res = -1, done = 0;
 	int err;
+	/*
+	 * A TCP socket that the last read emptied (it returned less than
+	 * asked: the kernel copies until its queue is empty) has had data
+	 * since only if epoll has reported it since (edge-triggered: every
+	 * arrival queues a report): unless the slot holds one, the read would
+	 * fail with EAGAIN, and the goroutine waits at once.  That saves a
+	 * system call per request in a server.  A read also stops short at
+	 * the end of the stream, an error or urgent data, all of which epoll
+	 * reports once, perhaps before that read: once it has, reads always
+	 * go first.
+	 */
+	bool wait = c->op == opread && pd->drained && load_acquire(&pd->rg) != pdReady &&
+		    !load_relaxed(&pd->hangup);
 	for (;;) {
 		if ((err = netpollcheckerr(pd, mode, true)) != 0)
 			break;
+		if (wait) {
+			wait = false;
+			if ((err = netpollwait(pd, mode)) != 0)
+				break;
+		}
 		if (pd->pollable) {
 			res = c->op(fd, c);
 		} else {
@@ -601,6 +631,8 @@ static ssize_t fdio(int fd, int mode, struct iocall *c, bool all)
 			errno = err;
 		}
 		err = 0;
+		if (c->op == opread)
+			pd->drained = pd->tcp && res > 0 && (size_t)res < c->n;
 		if (res >= 0) {
 			if (!all)
 				break;
