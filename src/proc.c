@@ -1432,13 +1432,25 @@ static void injectglist(struct g *list, int32_t n)
 		startm(NULL, false);
 }
 
-/* The first G of a netpoll list, made runnable for the caller to run; the rest injected. */
-static struct g *netpolltake(struct g *list, int32_t n, bool *inherittime)
+/*
+ * The first G of a netpoll list, made runnable for the caller, which
+ * holds pp, to run; the rest go to pp's queue, from which idle Ps steal
+ * (wakep), as any work the caller submits.
+ */
+static struct g *netpolltake(struct p *pp, struct g *list, bool *inherittime)
 {
-	injectglist(list->schedlink, n - 1);
-	if (traceenabled())
-		traceGoUnpark(list);
-	casgstatus(list, Gwaiting, Grunnable);
+	for (struct g *gp = list, *next; gp != NULL; gp = next) {
+		next = gp->schedlink;
+		if (traceenabled())
+			traceGoUnpark(gp);
+		casgstatus(gp, Gwaiting, Grunnable);
+		if (gp != list)
+			runqput(pp, gp, false);
+	}
+	if (list->schedlink != NULL) {
+		atomic_thread_fence(memory_order_seq_cst); /* the queue before npidle (wakep) */
+		wakep();
+	}
 	*inherittime = false;
 	return list;
 }
@@ -1475,7 +1487,7 @@ static bool netpollidle(struct m *mp, struct g **gpp, bool *inherittime)
 	}
 	acquirep(mp, pp);
 	if (list != NULL)
-		*gpp = netpolltake(list, n, inherittime);
+		*gpp = netpolltake(pp, list, inherittime);
 	return true;
 }
 
@@ -1511,7 +1523,7 @@ top:
 		int32_t n;
 		struct g *list = netpoll(0, &n);
 		if (list != NULL)
-			return netpolltake(list, n, inherittime);
+			return netpolltake(pp, list, inherittime);
 	}
 	/* Spin, unless half the busy Ps already have a spinner. */
 	int32_t procs = load_relaxed(&gomaxprocs);
