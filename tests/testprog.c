@@ -3,12 +3,17 @@
  * Go's crash tests run testdata/testprog).  argv[1] names the scenario.
  */
 #include <alloca.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <gort.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -516,6 +521,112 @@ static int main_deadlock_after_timers(void *arg)
 	return 0;
 }
 
+/*
+ * Descriptors known to the netpoller, a listener among them, and a read
+ * that timed out on its deadline; then nobody waits on any of them and
+ * goroutine 1 blocks on a channel: a deadlock all the same.
+ */
+static int main_net_chan_deadlock(void *arg)
+{
+	int sv[2];
+	char b[4];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return 3;
+	if (gort_write(sv[0], "x", 1) != 1 || gort_read(sv[1], b, 1) != 1)
+		return 4;
+	gort_set_deadline(sv[1], gort_now() + 5 * 1000000LL, 0);
+	if (gort_read(sv[1], b, 1) != -1)
+		return 5;
+	int lfd = gort_listen_tcp("127.0.0.1", "0", 4);
+	if (lfd < 0 || gort_poll_fd(lfd, POLLIN, gort_now() + 1000000LL) != 0)
+		return 6;
+	fputs("registered, now deadlocking\n", stderr);
+	gort_chan *c = gort_chan_make(sizeof(int), 0);
+	int v = 0;
+	gort_chan_recv(c, &v);
+	chan_sink = v;
+	return 0;
+}
+
+/*
+ * Waiting on the network is never a deadlock, as in Go.  Goroutine 1
+ * reads a socket that a goroutine writes to after a sleep; then, alone,
+ * with no timer pending and no thread but the runtime's, it reads a
+ * socket and accepts on a listener that only another process (forked
+ * before gort_main) writes to and connects to.
+ */
+static int nw_sock = -1, nw_listener = -1, nw_peer = -1;
+
+static void nw_writer(void *arg)
+{
+	gort_sleep(50 * 1000000LL);
+	gort_write(nw_peer, "abc", 3);
+}
+
+static int main_net_wait(void *arg)
+{
+	int sv[2];
+	char b[8];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return 3;
+	nw_peer = sv[1];
+	gort_go(nw_writer, NULL);
+	if (gort_read(sv[0], b, sizeof b) != 3 || memcmp(b, "abc", 3) != 0)
+		return 4;
+	while (gort_num_goroutine() > 1)
+		gort_yield();
+	if (gort_read(nw_sock, b, sizeof b) != 3 || memcmp(b, "def", 3) != 0)
+		return 5;
+	int fd = gort_accept(nw_listener, NULL, NULL);
+	if (fd < 0 || gort_read(fd, b, sizeof b) != 3 || memcmp(b, "ghi", 3) != 0)
+		return 6;
+	fputs("network waits are not deadlocks\n", stderr);
+	gort_close(fd);
+	return 0;
+}
+
+/* The other process of net-wait: writes after 200 ms, connects and writes after 200 more. */
+static void nw_child(int sock, int port)
+{
+	struct timespec ts = {0, 200 * 1000000L};
+	nanosleep(&ts, NULL);
+	if (write(sock, "def", 3) != 3)
+		_exit(1);
+	nanosleep(&ts, NULL);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || write(fd, "ghi", 3) != 3)
+		_exit(1);
+	nanosleep(&ts, NULL);
+	_exit(0);
+}
+
+/* Sets up net-wait's sockets and its other process; returns gort_main's result. */
+static int run_net_wait(void)
+{
+	int sv[2];
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof sa;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	nw_listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || nw_listener < 0 ||
+	    bind(nw_listener, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(nw_listener, 4) != 0 ||
+	    getsockname(nw_listener, (struct sockaddr *)&sa, &len) != 0)
+		return 7;
+	pid_t pid = fork();
+	if (pid < 0)
+		return 8;
+	if (pid == 0)
+		nw_child(sv[1], ntohs(sa.sin_port));
+	close(sv[1]);
+	nw_sock = sv[0];
+	int r = gort_main(main_net_wait, NULL);
+	int st;
+	waitpid(pid, &st, 0);
+	return r != 0 ? r : WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 9;
+}
+
 /* ------------------------------------------------ fatal misuse */
 
 static void chan_print_recovered(void *arg)
@@ -874,6 +985,7 @@ static const struct {
 	{"waitgroup-deadlock", main_waitgroup_deadlock},
 	{"deadlock-many", main_deadlock_many},
 	{"deadlock-after-timers", main_deadlock_after_timers},
+	{"net-chan-deadlock", main_net_chan_deadlock},
 	{"mutex-unlock-unlocked", main_mutex_unlock_unlocked},
 	{"rwmutex-unlock-unlocked", main_rwmutex_unlock_unlocked},
 	{"rwmutex-runlock-unlocked", main_rwmutex_runlock_unlocked},
@@ -908,6 +1020,8 @@ int main(int argc, char **argv)
 		gort_yield();
 		return 0;
 	}
+	if (strcmp(argv[1], "net-wait") == 0)
+		return run_net_wait();
 	if (strcmp(argv[1], "main-twice") == 0) {
 		gort_main(main_twice, NULL);
 		return gort_main(main_twice, NULL);
