@@ -83,8 +83,8 @@ struct pollDesc {
 	uint32_t closesema;       /* gort_close waits here for the references */
 };
 
-#define PDCHUNK 4096
-#define PDCHUNKS 1024          /* descriptors below 4M */
+#define PDCHUNK 256
+#define PDCHUNKS 16384         /* descriptors below 4M */
 #define NETPOLL_EVENTS 128
 #define BREAK_KEY UINT64_MAX
 
@@ -132,8 +132,6 @@ static struct pollDesc *pdlookup(int fd)
 			chunk = calloc(PDCHUNK, sizeof *chunk);
 			if (chunk == NULL)
 				throw("out of memory allocating poll descriptors");
-			for (int i = 0; i < PDCHUNK; i++)
-				chunk[i].fd = (fd / PDCHUNK) * PDCHUNK + i;
 			store_release(slot, chunk);
 		}
 		unlock(&pdtablock);
@@ -399,6 +397,7 @@ static struct pollDesc *fdacquire(int fd)
 						.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
 						.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)seq << 32,
 					};
+					pd->fd = fd;
 					store_release(&pd->fdseq, seq);
 					store_relaxed(&pd->rg, 0);
 					store_relaxed(&pd->wg, 0);
