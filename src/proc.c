@@ -2248,16 +2248,19 @@ static uint32_t retake(int64_t now)
 }
 
 /*
- * gp has run a time slice without a scheduling point: it yields here, at
- * the runtime call that noticed, and with GORT_DEBUG=longrun=1 says so
- * with its traceback, to point at the loop.  A flag that went stale (gp
- * was scheduled since sysmon looked) is dropped.
+ * gp has run a time slice without a scheduling point: it is preempted
+ * here, at the runtime call that noticed, as gort_go preempts (it runs
+ * again on this thread once its P has run the rest, so that no call but
+ * those that block moves a goroutine to another thread), and with
+ * GORT_DEBUG=longrun=1 says so with its traceback, to point at the loop.
+ * A flag that went stale (gp was scheduled since sysmon looked) is
+ * dropped.
  */
 void preemptpark(struct g *gp)
 {
 	store_relaxed(&gp->preempt, false);
 	struct p *pp = gp->m->p;
-	if (gp == gp->m->g0 || gp->m->lockedg != NULL || pp != load_relaxed(&gp->preemptp) ||
+	if (gp == gp->m->g0 || gp->m->lockedg != NULL || pp->preempted != NULL || pp != load_relaxed(&gp->preemptp) ||
 	    pp->schedtick != load_relaxed(&gp->preempttick) || load_relaxed(&pp->nparks) != load_relaxed(&gp->preemptparks))
 		return;
 	if (debug.longrun) {
@@ -2271,7 +2274,9 @@ void preemptpark(struct g *gp)
 		tracebackhere(gp);
 		printunlock();
 	}
-	gort_yield();
+	if (traceenabled())
+		traceGoPreempt();
+	mcall(gopreempt_m);
 }
 
 /*
