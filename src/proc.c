@@ -1273,7 +1273,7 @@ void stopTheWorld(void)
 		uint32_t s = Psyscall;
 		if (atomic_compare_exchange_strong(&allp[i]->status, &s, Pgcstop)) {
 			if (traceenabled())
-				traceGoSysBlock(allp[i]);
+				traceGoSysBlock(allp[i], true);
 			atomic_fetch_add(&allp[i]->syscalltick, 1);
 			sched.stopwait--;
 		}
@@ -1867,7 +1867,7 @@ void gort_syscall_enter(void)
 		uint32_t s = Psyscall;
 		if (sched.stopwait > 0 && atomic_compare_exchange_strong(&pp->status, &s, Pgcstop)) {
 			if (traceenabled())
-				traceGoSysBlock(pp);
+				traceGoSysBlock(pp, true);
 			atomic_fetch_add(&pp->syscalltick, 1);
 			if (--sched.stopwait == 0)
 				notewakeup(&sched.stopnote);
@@ -1916,6 +1916,17 @@ void gort_syscall_exit(void)
 		/* the quick return: the P waited */
 		mp->p = pp;
 		pp->m = mp;
+		if (load_relaxed(&pp->syscalltick) != mp->syscalltick && traceenabled()) {
+			/*
+			 * Not for us: it was retaken, and is taken back now from
+			 * another goroutine's system call on it (Go's
+			 * exitsyscallfast_reacquired): that one blocks, this one
+			 * starts again.
+			 */
+			traceGoSysBlock(pp, false);
+			traceGoSysExit(gp);
+			traceGoStart(gp);
+		}
 		atomic_fetch_add(&pp->syscalltick, 1);
 		setgstatus(gp, Gsyscall, Grunning);
 		return;
@@ -2227,7 +2238,7 @@ static uint32_t retake(int64_t now)
 			if (!atomic_compare_exchange_strong(&pp->status, &s, Pidle))
 				continue;
 			if (traceenabled())
-				traceGoSysBlock(pp);
+				traceGoSysBlock(pp, true);
 			atomic_fetch_add(&pp->syscalltick, 1);
 			n++;
 			handoffp(pp);

@@ -728,7 +728,7 @@ void traceProcStart(struct m *mp);
 void traceProcStop(void);
 void traceGomaxprocs(int32_t n);
 void traceGoSysCall(void);
-void traceGoSysBlock(struct p *pp);
+void traceGoSysBlock(struct p *pp, bool procstop);
 void traceGoSysExit(struct g *gp);
 void traceboot(void);
 void tracemainreturn(void);

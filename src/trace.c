@@ -511,10 +511,11 @@ void traceGoSysCall(void)
 
 /*
  * pp's goroutine, in a system call, lost pp to the caller (sysmon, a
- * stopper), which owns pp until it hands it on and writes into pp's
- * buffer on its behalf, as Go's traceGoSysBlock does.
+ * stopper, with procstop; or an M whose own call had lost pp, taking it
+ * back), which owns pp now and writes into pp's buffer on its behalf, as
+ * Go's traceGoSysBlock does.
  */
-void traceGoSysBlock(struct p *pp)
+void traceGoSysBlock(struct p *pp, bool procstop)
 {
 	store_relaxed(&pp->tracewriting, 1);
 	atomic_thread_fence(memory_order_seq_cst);
@@ -522,7 +523,8 @@ void traceGoSysBlock(struct p *pp)
 		if (pp->tracebuf == NULL)
 			pp->tracebuf = tracebufalloc();
 		tracewrite(pp->tracebuf, pp->id, traceEvGoSysBlock, NULL, 0, NULL, 0);
-		tracewrite(pp->tracebuf, pp->id, traceEvProcStop, NULL, 0, NULL, 0);
+		if (procstop)
+			tracewrite(pp->tracebuf, pp->id, traceEvProcStop, NULL, 0, NULL, 0);
 	}
 	store_release(&pp->tracewriting, 0);
 }

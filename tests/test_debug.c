@@ -93,6 +93,31 @@ static void assert_blocked_goroutine(void)
  * function it intercepts, and gort's threads sleep in futex system calls it
  * does not see: under it, the signal would wait for ever.
  */
+/*
+ * A goroutine that runs a whole time slice calling only gort_now is
+ * preempted there (with one P, the other goroutine runs meanwhile), and
+ * GORT_DEBUG=longrun=1 reports it with its traceback.
+ */
+Test(debug, longrun_preempts_and_reports_a_cpu_hog, .timeout = 30)
+{
+	const char *e[] = {"GORT_DEBUG=longrun=1", "GORT_MAXPROCS=1", NULL};
+	run_prog(&r, "longrun", e);
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	assert_output_has(&r, "other ran during the hog: 1\n");
+	cr_assert_geq(matching("^gort: goroutine [0-9]+ ran for [0-9]+ ms without a scheduling point$"), 1, "%s", r.out);
+	cr_assert_geq(matching("^goroutine [0-9]+ \\[running\\]:$"), 1, "%s", r.out);
+	cr_assert_geq(matching("^longrun_hog\\("), 1, "the hog's frame:\n%s", r.out);
+}
+
+Test(debug, longrun_is_quiet_unless_asked, .timeout = 30)
+{
+	const char *e[] = {"GORT_MAXPROCS=1", NULL};
+	run_prog(&r, "longrun", e);
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	assert_output_has(&r, "other ran during the hog: 1\n");
+	cr_assert_eq(matching("without a scheduling point"), 0, "%s", r.out);
+}
+
 Test(debug, sigquit_dumps_every_goroutine_and_exits_2, .timeout = 30, .disabled = UNDER_TSAN)
 {
 	run_prog(&r, "sigquit", sanopts);

@@ -21,6 +21,7 @@ struct traceread {
 	long creates, starts, ends, userlogs, regions, tasks;
 	long bad;             /* starts or ends of goroutines never created */
 	long outside;         /* events of threads with no P */
+	long syscalls, sysblocks, sysexits, netblocks;
 	unsigned char g[MAXGOID];
 };
 
@@ -79,6 +80,14 @@ static void readtrace(const char *cmd)
 		} else if (strcmp(name, "GoPreempt") == 0) {
 			cr_assert(g > 0 && g < MAXGOID, "%s", line);
 			tr.g[g] |= G_PREEMPTED;
+		} else if (strcmp(name, "GoSysCall") == 0) {
+			tr.syscalls++;
+		} else if (strcmp(name, "GoSysBlock") == 0) {
+			tr.sysblocks++;
+		} else if (strcmp(name, "GoSysExit") == 0) {
+			tr.sysexits++;
+		} else if (strcmp(name, "GoBlockNet") == 0) {
+			tr.netblocks++;
 		} else if (strcmp(name, "UserLog") == 0) {
 			tr.userlogs++;
 		} else if (strcmp(name, "UserRegion") == 0) {
@@ -230,6 +239,46 @@ Test(trace, whole_program_one_proc, .timeout = 120)
 Test(trace, whole_program_two_procs, .timeout = 120)
 {
 	trace_whole_program("2");
+}
+
+/*
+ * System calls that sysmon takes the P from, and a goroutine waiting on a
+ * pipe: each call a GoSysCall, each P taken a GoSysBlock and the return a
+ * GoSysExit, the wait a GoBlockNet; both parsers accept the order.
+ */
+static void trace_syscalls(const char *procs)
+{
+	char path[256], env1[300], env2[64];
+	snprintf(env1, sizeof env1, "GORT_TRACE=%s", tmppath(path, sizeof path, "sys"));
+	snprintf(env2, sizeof env2, "GORT_MAXPROCS=%s", procs);
+	const char *e[] = {env1, env2, NULL};
+	run_prog(&r, "traced-syscalls", e);
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	const char *c = strstr(r.out, "syscalls ");
+	cr_assert(c != NULL, "%s", r.out);
+	long calls = strtol(c + 9, NULL, 10);
+	char cmds[2][4200];
+	int n = parsers(path, cmds);
+	for (int i = 0; i < n; i++) {
+		readtrace(cmds[i]);
+		cr_assert_eq(tr.status, 0, "%s: %s", cmds[i], tr.err);
+		cr_assert_eq(tr.syscalls, calls, "%s", cmds[i]);
+		/* the 30 ms sleeps outlast sysmon's tick: their Ps are taken */
+		cr_assert_geq(tr.sysblocks, 1, "%s", cmds[i]);
+		cr_assert_eq(tr.sysexits, tr.sysblocks, "%s", cmds[i]);
+		cr_assert_geq(tr.netblocks, 1, "%s", cmds[i]);
+	}
+	unlink(path);
+}
+
+Test(trace, syscalls_and_network_waits_one_proc, .timeout = 120)
+{
+	trace_syscalls("1");
+}
+
+Test(trace, syscalls_and_network_waits_two_procs, .timeout = 120)
+{
+	trace_syscalls("2");
 }
 
 /* -------------------------------------------------- start and stop mid-run */

@@ -933,6 +933,79 @@ static int main_traced(void *arg)
 	return 0;
 }
 
+/*
+ * System calls, some long enough for sysmon to take their P, and a read
+ * that waits on a pipe: the trace shows GoSysCall, GoSysBlock, GoSysExit
+ * and GoBlockNet.
+ */
+enum { TSYS_SLEEPERS = 4, TSYS_CALLS = 5 };
+static gort_waitgroup twg2;
+
+static void tsys_sleeper(void *arg)
+{
+	for (int i = 0; i < TSYS_CALLS; i++) {
+		gort_syscall_enter();
+		usleep((useconds_t)(intptr_t)arg);
+		gort_syscall_exit();
+	}
+	gort_waitgroup_done(&twg2);
+}
+
+static void tsys_reader(void *arg)
+{
+	char b;
+	if (gort_read(*(int *)arg, &b, 1) != 1)
+		abort();
+	gort_waitgroup_done(&twg2);
+}
+
+static int main_traced_syscalls(void *arg)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return 3;
+	gort_waitgroup_add(&twg2, TSYS_SLEEPERS + 1);
+	gort_go(tsys_reader, fds);
+	for (int i = 0; i < TSYS_SLEEPERS; i++)
+		gort_go(tsys_sleeper, (void *)(intptr_t)(i % 2 ? 1 : 30000));
+	gort_sleep(20 * 1000000);
+	gort_write(fds[1], "x", 1);
+	gort_waitgroup_wait(&twg2);
+	printf("syscalls %d\n", TSYS_SLEEPERS * TSYS_CALLS);
+	return 0;
+}
+
+/*
+ * A goroutine that runs 60 ms without a scheduling point but for
+ * gort_now: with one P, another goroutine runs meanwhile only because
+ * sysmon flags the hog and its gort_now preempts it.
+ */
+static _Atomic int longrun_other;
+
+static void __attribute__((noinline)) longrun_hog(void *arg)
+{
+	int64_t t0 = gort_now();
+	while (gort_now() - t0 < 60 * 1000000)
+		;
+	printf("other ran during the hog: %d\n", atomic_load(&longrun_other));
+	gort_waitgroup_done(&twg2);
+}
+
+static void longrun_othergo(void *arg)
+{
+	atomic_store(&longrun_other, 1);
+	gort_waitgroup_done(&twg2);
+}
+
+static int main_longrun(void *arg)
+{
+	gort_waitgroup_add(&twg2, 2);
+	gort_go(longrun_hog, NULL);
+	gort_go(longrun_othergo, NULL);
+	gort_waitgroup_wait(&twg2);
+	return 0;
+}
+
 static int main_trace_log_nil(void *arg)
 {
 	gort_trace_log("category", NULL);
@@ -997,6 +1070,8 @@ static const struct {
 	{"blocked-send-closed", main_blocked_send_closed},
 	{"after-func-panic", main_after_func_panic},
 	{"traced", main_traced},
+	{"traced-syscalls", main_traced_syscalls},
+	{"longrun", main_longrun},
 	{"trace-log-nil", main_trace_log_nil},
 };
 
