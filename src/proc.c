@@ -1131,7 +1131,13 @@ static void handoffp(struct p *pp)
 		unlock(&sched.lock);
 		return;
 	}
-	if (load_relaxed(&sched.runqsize) != 0) {
+	/*
+	 * The last P going idle while goroutines wait on descriptors and no M
+	 * polls: its M must, or they wait for sysmon, which may be asleep.
+	 */
+	if (load_relaxed(&sched.runqsize) != 0 ||
+	    (load_relaxed(&sched.npidle) == load_relaxed(&gomaxprocs) - 1 && netpollinited() &&
+	     load_relaxed(&netpollwaiters) > 0 && load_relaxed(&sched.lastpoll) != 0)) {
 		unlock(&sched.lock);
 		startm(pp, false);
 		return;
