@@ -7,8 +7,8 @@
  *
  * Threads.  A goroutine may resume on a different OS thread after any call
  * that can block or reschedule it (gort_yield, channel operations, select,
- * the sync primitives, gort_sleep, the I/O calls, gort_syscall_exit; never
- * gort_go or gort_now).  Thread-local state of the C library therefore
+ * the sync primitives, gort_sleep, the I/O calls, gort_syscall_enter and
+ * exit; never gort_go or gort_now).  Thread-local state of the C library therefore
  * moves under a goroutine's feet, and compilers keep the address of errno
  * or of a __thread variable across calls: in a function that calls
  * gort_yield, a later errno may be another thread's.  Check errno in a

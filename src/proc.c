@@ -2265,10 +2265,9 @@ static uint32_t retake(int64_t now)
 }
 
 /*
- * gp has run a time slice without a scheduling point: it is preempted
- * here, at the runtime call that noticed, as gort_go preempts (it runs
- * again on this thread once its P has run the rest, so that no call but
- * those that block moves a goroutine to another thread), and with
+ * gp has run a time slice without a scheduling point: it yields here, at
+ * the runtime call that noticed (one that may reschedule anyway, so the
+ * goroutine may resume on another thread, and any P may run it), and with
  * GORT_DEBUG=longrun=1 says so with its traceback, to point at the loop.
  * A flag that went stale (gp was scheduled since sysmon looked) is
  * dropped.
@@ -2277,7 +2276,7 @@ void preemptpark(struct g *gp)
 {
 	store_relaxed(&gp->preempt, false);
 	struct p *pp = gp->m->p;
-	if (gp == gp->m->g0 || gp->m->lockedg != NULL || pp->preempted != NULL || pp != load_relaxed(&gp->preemptp) ||
+	if (gp == gp->m->g0 || gp->m->lockedg != NULL || pp != load_relaxed(&gp->preemptp) ||
 	    pp->schedtick != load_relaxed(&gp->preempttick) || load_relaxed(&pp->nparks) != load_relaxed(&gp->preemptparks))
 		return;
 	if (debug.longrun) {
@@ -2293,7 +2292,7 @@ void preemptpark(struct g *gp)
 	}
 	if (traceenabled())
 		traceGoPreempt();
-	mcall(gopreempt_m);
+	mcall(gosched_m);
 }
 
 /*
@@ -2521,14 +2520,12 @@ int gort_main(int (*main_fn)(void *arg), void *arg)
 int gort_go(void (*fn)(void *arg), void *arg)
 {
 	apig("gort_go");
-	preemptcheck();
 	return newproc(NULL, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 
 int gort_go_attr(const gort_attr *attr, void (*fn)(void *arg), void *arg)
 {
 	apig("gort_go_attr");
-	preemptcheck();
 	return newproc(attr, fn, arg, (uintptr_t)__builtin_return_address(0));
 }
 

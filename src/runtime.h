@@ -551,8 +551,8 @@ void preemptpark(struct g *gp);
 
 /*
  * A scheduling point for a goroutine that has run a whole time slice:
- * sysmon flags its P, and the goroutine yields at its next runtime call
- * (gort has no asynchronous preemption).
+ * sysmon flags it, and it yields at its next runtime call that may
+ * reschedule anyway (gort has no asynchronous preemption).
  */
 static inline void preemptcheck(void)
 {

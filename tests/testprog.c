@@ -976,17 +976,19 @@ static int main_traced_syscalls(void *arg)
 }
 
 /*
- * A goroutine that runs 60 ms without a scheduling point but for
- * gort_now: with one P, another goroutine runs meanwhile only because
- * sysmon flags the hog and its gort_now preempts it.
+ * A goroutine that runs 60 ms calling nothing but a channel operation
+ * that never blocks: with one P, another goroutine runs meanwhile only
+ * because sysmon flags the hog and that call yields.
  */
 static _Atomic int longrun_other;
 
 static void __attribute__((noinline)) longrun_hog(void *arg)
 {
+	gort_chan *c = gort_chan_make(0, 0);
 	int64_t t0 = gort_now();
 	while (gort_now() - t0 < 60 * 1000000)
-		;
+		gort_chan_tryrecv(c, NULL);
+	gort_chan_free(c);
 	printf("other ran during the hog: %d\n", atomic_load(&longrun_other));
 	gort_waitgroup_done(&twg2);
 }
