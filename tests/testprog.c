@@ -506,6 +506,36 @@ static void dt_sleeper(void *arg)
 	chan_sink = v;
 }
 
+/* Main alone, waiting only on time: asleep, on a timer, on a select's timeout, on a sleeper. */
+static gort_chan *lone_c;
+
+static void lone_sender(void *arg)
+{
+	gort_sleep(30 * 1000000LL);
+	int v = 5;
+	gort_chan_send(lone_c, &v);
+}
+
+static int main_time_alone(void *arg)
+{
+	gort_sleep(30 * 1000000LL);
+	gort_timer *t = gort_timer_make(30 * 1000000LL);
+	int64_t when;
+	if (t == NULL || !gort_chan_recv(gort_timer_chan(t), &when))
+		return 3;
+	gort_timer_free(t);
+	lone_c = gort_chan_make(sizeof(int), 0);
+	int x = 0;
+	gort_case cs = {.chan = lone_c, .dir = GORT_RECV, .elem = &x};
+	if (gort_select_timeout(&cs, 1, 30 * 1000000LL) != -1)
+		return 4;
+	gort_go(lone_sender, NULL);
+	if (!gort_chan_recv(lone_c, &x) || x != 5)
+		return 5;
+	puts("waited on time alone");
+	return 0;
+}
+
 static int main_deadlock_after_timers(void *arg)
 {
 	gort_sleep(10 * 1000000LL);
@@ -1072,6 +1102,7 @@ static const struct {
 	{"blocked-send-closed", main_blocked_send_closed},
 	{"after-func-panic", main_after_func_panic},
 	{"traced", main_traced},
+	{"time-alone", main_time_alone},
 	{"traced-syscalls", main_traced_syscalls},
 	{"longrun", main_longrun},
 	{"trace-log-nil", main_trace_log_nil},
