@@ -1232,6 +1232,24 @@ static void mexit(struct m *mp)
 
 /* ------------------------------------------------------ stop the world */
 
+/*
+ * Takes pp from the goroutine in a system call on it, moving it to
+ * status (Pidle for sysmon, Pgcstop for a stopper); false if its call
+ * returned first.  The trace shows the goroutine blocked and pp stopped,
+ * and syscalltick tells the goroutine, on its return, that this is
+ * written (gort_syscall_exit).
+ */
+static bool takesyscallp(struct p *pp, uint32_t status)
+{
+	uint32_t s = Psyscall;
+	if (!atomic_compare_exchange_strong(&pp->status, &s, status))
+		return false;
+	if (traceenabled())
+		traceGoSysBlock(pp, true);
+	atomic_fetch_add(&pp->syscalltick, 1);
+	return true;
+}
+
 /* An M that saw gcwaiting gives up its P to the stopper and sleeps. */
 static void gcstopm(struct m *mp)
 {
@@ -1275,15 +1293,9 @@ void stopTheWorld(void)
 		sched.stopwait--;
 	}
 	/* a P left in a system call is taken as it is (its M finds it gone on return) */
-	for (int32_t i = 0; i < load_relaxed(&gomaxprocs); i++) {
-		uint32_t s = Psyscall;
-		if (atomic_compare_exchange_strong(&allp[i]->status, &s, Pgcstop)) {
-			if (traceenabled())
-				traceGoSysBlock(allp[i], true);
-			atomic_fetch_add(&allp[i]->syscalltick, 1);
+	for (int32_t i = 0; i < load_relaxed(&gomaxprocs); i++)
+		if (takesyscallp(allp[i], Pgcstop))
 			sched.stopwait--;
-		}
-	}
 	bool wait = sched.stopwait > 0;
 	unlock(&sched.lock);
 	if (wait) {
@@ -1416,6 +1428,14 @@ static struct p *checkrunqsnop(void)
 	return NULL;
 }
 
+/* A G the netpoller readied (still Gwaiting, its slot cleared) made runnable. */
+static void netpollready(struct g *gp)
+{
+	if (traceenabled())
+		traceGoUnpark(gp);
+	casgstatus(gp, Gwaiting, Grunnable);
+}
+
 /*
  * Makes the n Gs of list (linked through schedlink, Gwaiting: the
  * netpoller's) runnable on the global queue, and starts Ms for idle Ps to
@@ -1428,9 +1448,7 @@ static void injectglist(struct g *list, int32_t n)
 	lock(&sched.lock);
 	for (struct g *gp = list, *next; gp != NULL; gp = next) {
 		next = gp->schedlink;
-		if (traceenabled())
-			traceGoUnpark(gp);
-		casgstatus(gp, Gwaiting, Grunnable);
+		netpollready(gp);
 		globrunqput(gp);
 	}
 	unlock(&sched.lock);
@@ -1447,9 +1465,7 @@ static struct g *netpolltake(struct p *pp, struct g *list, bool *inherittime)
 {
 	for (struct g *gp = list, *next; gp != NULL; gp = next) {
 		next = gp->schedlink;
-		if (traceenabled())
-			traceGoUnpark(gp);
-		casgstatus(gp, Gwaiting, Grunnable);
+		netpollready(gp);
 		if (gp != list)
 			runqput(pp, gp, false);
 	}
@@ -1870,14 +1886,8 @@ void gort_syscall_enter(void)
 	atomic_store(&pp->status, Psyscall);
 	if (unlikely(atomic_load(&sched.gcwaiting))) {
 		lock(&sched.lock);
-		uint32_t s = Psyscall;
-		if (sched.stopwait > 0 && atomic_compare_exchange_strong(&pp->status, &s, Pgcstop)) {
-			if (traceenabled())
-				traceGoSysBlock(pp, true);
-			atomic_fetch_add(&pp->syscalltick, 1);
-			if (--sched.stopwait == 0)
-				notewakeup(&sched.stopnote);
-		}
+		if (sched.stopwait > 0 && takesyscallp(pp, Pgcstop) && --sched.stopwait == 0)
+			notewakeup(&sched.stopnote);
 		unlock(&sched.lock);
 	}
 	if (unlikely(atomic_load(&sched.sysmonwaiting)))
@@ -2240,12 +2250,8 @@ static uint32_t retake(int64_t now)
 			if (runqempty(pp) && atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) > 0 &&
 			    o->syscallwhen + FORCE_PREEMPT_NS > now)
 				continue;
-			uint32_t s = Psyscall;
-			if (!atomic_compare_exchange_strong(&pp->status, &s, Pidle))
+			if (!takesyscallp(pp, Pidle))
 				continue;
-			if (traceenabled())
-				traceGoSysBlock(pp, true);
-			atomic_fetch_add(&pp->syscalltick, 1);
 			n++;
 			handoffp(pp);
 		} else if (status == Prunning) {
