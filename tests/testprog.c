@@ -965,8 +965,8 @@ static int main_traced(void *arg)
 
 /*
  * System calls, some long enough for sysmon to take their P, and a read
- * that waits on a pipe: the trace shows GoSysCall, GoSysBlock, GoSysExit
- * and GoBlockNet.
+ * that waits on a pipe nobody writes to, until its deadline: the trace
+ * shows GoSysCall, GoSysBlock, GoSysExit and GoBlockNet.
  */
 enum { TSYS_SLEEPERS = 4, TSYS_CALLS = 5 };
 static gort_waitgroup twg2;
@@ -984,7 +984,9 @@ static void tsys_sleeper(void *arg)
 static void tsys_reader(void *arg)
 {
 	char b;
-	if (gort_read(*(int *)arg, &b, 1) != 1)
+	int fd = *(int *)arg;
+	gort_set_deadline(fd, gort_now() + 5 * 1000000LL, 0);
+	if (gort_read(fd, &b, 1) != -1)
 		abort();
 	gort_waitgroup_done(&twg2);
 }
@@ -998,8 +1000,6 @@ static int main_traced_syscalls(void *arg)
 	gort_go(tsys_reader, fds);
 	for (int i = 0; i < TSYS_SLEEPERS; i++)
 		gort_go(tsys_sleeper, (void *)(intptr_t)(i % 2 ? 1 : 30000));
-	gort_sleep(20 * 1000000);
-	gort_write(fds[1], "x", 1);
 	gort_waitgroup_wait(&twg2);
 	printf("syscalls %d\n", TSYS_SLEEPERS * TSYS_CALLS);
 	return 0;
