@@ -70,7 +70,6 @@ _Static_assert(offsetof(struct g, sched.sp) == G_SCHED_SP, "G_SCHED_SP");
 _Static_assert(offsetof(struct g, m) == G_M, "G_M");
 _Static_assert(offsetof(struct g, _defer) == G_DEFER, "G_DEFER");
 _Static_assert(offsetof(struct m, g0) == M_G0, "M_G0");
-_Static_assert(offsetof(struct m, fpctl) == M_FPCTL, "M_FPCTL");
 
 __thread struct g *g_tls __attribute__((tls_model("initial-exec")));
 /* &g_tls->_defer for a user G, NULL on g0 and foreign threads (amd64.S, gort.h) */
@@ -679,6 +678,7 @@ static int newproc1(struct p *pp, const gort_attr *attr, void (*fn)(void *), voi
 	newg->sched.sp = 0; /* not started: execute forges its first frame */
 	newg->fn = fn;
 	newg->arg = arg;
+	newg->startfp = fpctl();
 	newg->named = attr && attr->name;
 	if (newg->named) {
 		strncpy(newg->name, attr->name, GNAME_MAX - 1);
@@ -942,7 +942,6 @@ static struct m *allocm(struct p *pp, bool spinning)
 void mstart1(struct m *mp)
 {
 	minit(mp);
-	mp->fpctl = fpctl();
 	san_newg(mp->g0, true);
 	struct p *pp = mp->nextp;
 	mp->nextp = NULL;
@@ -1682,7 +1681,7 @@ void execute(struct m *mp, struct g *gp, bool inherittime)
 	gp->m = mp;
 	if (unlikely(gp->sched.sp == 0)) {
 		stackstart(mp->p, gp);
-		gp->sched.sp = gostartcall(gp->stack.hi);
+		gp->sched.sp = gostartcall(gp->stack.hi, gp->startfp);
 	}
 	setgstatus(gp, Grunnable, Grunning);
 	if (!inherittime)

@@ -159,7 +159,8 @@ struct g {
 	struct gobuf sched; /* offset 0: used by the assembly */
 	struct m *m;        /* offset 8: the M running it, when Grunning */
 	struct stack stack;
-	uintptr_t stackflags;  /* STK_* (stack.c) */
+	uint32_t stackflags;   /* STK_* (stack.c) */
+	uint32_t startfp;      /* its first FP control words, the creator's (fpctl, gostartcall) */
 	_Atomic uint32_t atomicstatus;
 	waitreason waitreason;
 	int64_t goid;
@@ -200,7 +201,6 @@ struct g {
 
 struct m {
 	struct g *g0;          /* offset 0: used by the assembly */
-	uint64_t fpctl;        /* offset 8: the thread's FP control words (amd64.S) */
 	struct g *curg;        /* the user goroutine running, or NULL */
 	struct p *p;           /* attached P, or NULL */
 	struct p *nextp;       /* P handed to it while it slept */

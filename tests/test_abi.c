@@ -1,7 +1,7 @@
 /*
  * The context switch keeps the C ABI: callee-saved registers, MXCSR and
- * the x87 control word survive a switch and are per goroutine; a new
- * goroutine starts with a 16-byte aligned stack; unwinders and gdb walk a
+ * the x87 control word survive a switch and are per goroutine, and a new
+ * goroutine starts with its creator's; it starts with a 16-byte aligned stack; unwinders and gdb walk a
  * goroutine's stack and stop cleanly at its entry.
  */
 #include <execinfo.h>
@@ -55,19 +55,12 @@ static fpu_control_t getcw(void)
 static _Atomic int fpbad;
 static _Atomic unsigned inheritedcsr;
 
-static void inherits(void *arg)
-{
-	atomic_store(&inheritedcsr, _mm_getcsr());
-	testwg_done(&wg);
-}
-
 static void fpcustom(void *arg)
 {
 	fesetround(FE_UPWARD); /* x87 and SSE rounding */
 	fpu_control_t cw = (getcw() & ~_FPU_EXTENDED) | _FPU_SINGLE;
 	_FPU_SETCW(cw);
 	unsigned csr = _mm_getcsr();
-	gort_go(inherits, NULL);
 	for (int i = 0; i < 2000; i++) {
 		gort_yield();
 		if (_mm_getcsr() != csr || getcw() != cw)
@@ -90,15 +83,13 @@ static void fpdefault(void *arg)
 
 static int main_fp(void *arg)
 {
-	testwg_add(&wg, 4);
+	testwg_add(&wg, 3);
 	gort_go(fpcustom, NULL);
 	gort_go(fpdefault, NULL);
 	gort_go(fpdefault, NULL);
 	testwg_wait(&wg);
 	cr_assert_eq(atomic_load(&fpbad), 0, "%s goroutine's FP control changed",
 		     atomic_load(&fpbad) == 1 ? "the custom" : "a default");
-	cr_assert_eq(atomic_load(&inheritedcsr) & _MM_ROUND_MASK, _MM_ROUND_UP,
-		     "a new goroutine starts with its creator's MXCSR");
 	return 0;
 }
 
@@ -106,6 +97,74 @@ Test(abi, mxcsr_and_x87_control_are_per_goroutine, .timeout = 60)
 {
 	setenv("GORT_MAXPROCS", "1", 1);
 	run_main(main_fp, NULL);
+}
+
+static void inherits(void *arg)
+{
+	atomic_store(&inheritedcsr, _mm_getcsr());
+	testwg_done(&wg);
+}
+
+/* The rounding at gort_go counts, not the one of whatever ran last on the thread. */
+static int main_inherit(void *arg)
+{
+	testwg_add(&wg, 1);
+	fesetround(FE_UPWARD);
+	gort_go(inherits, NULL);
+	fesetround(FE_TONEAREST);
+	testwg_wait(&wg);
+	cr_assert_eq(atomic_load(&inheritedcsr) & _MM_ROUND_MASK, _MM_ROUND_UP,
+		     "a new goroutine starts with its creator's MXCSR at gort_go");
+	return 0;
+}
+
+Test(abi, a_new_goroutine_inherits_its_creators_fp_control, .timeout = 30)
+{
+	setenv("GORT_MAXPROCS", "1", 1);
+	run_main(main_inherit, NULL);
+}
+
+/* SSE exception flags live in MXCSR, which a switch saves whole: a goroutine sees only its own. */
+static _Atomic int flagleak;
+static _Atomic bool flagsdone;
+
+static void raisesinexact(void *arg)
+{
+	volatile double one = 1.0, three = 3.0;
+	while (!atomic_load(&flagsdone)) {
+		volatile double third = one / three; /* FE_INEXACT */
+		(void)third;
+		gort_yield();
+	}
+	testwg_done(&wg);
+}
+
+static void keepsclean(void *arg)
+{
+	feclearexcept(FE_ALL_EXCEPT);
+	for (int i = 0; i < 2000; i++) {
+		gort_yield();
+		if (_mm_getcsr() & _MM_EXCEPT_INEXACT)
+			atomic_store(&flagleak, 1);
+	}
+	atomic_store(&flagsdone, true);
+	testwg_done(&wg);
+}
+
+static int main_flags(void *arg)
+{
+	testwg_add(&wg, 2);
+	gort_go(raisesinexact, NULL);
+	gort_go(keepsclean, NULL);
+	testwg_wait(&wg);
+	cr_assert_eq(atomic_load(&flagleak), 0, "another goroutine's exception flag showed");
+	return 0;
+}
+
+Test(abi, sse_exception_flags_are_per_goroutine, .timeout = 30)
+{
+	setenv("GORT_MAXPROCS", "1", 1);
+	run_main(main_flags, NULL);
 }
 
 /* ------------------------------------------------------------- alignment */

@@ -12,19 +12,20 @@
  *	sp+24	r13
  *	sp+16	r14
  *	sp+8	r15
- *	sp+4	x87 control word (16 bits)
- *	sp+0	MXCSR, without its status flags
+ *	sp+4	x87 control word (16 bits; the two bytes above it are junk)
+ *	sp+0	MXCSR
  *
  * Deliberately not saved: the caller-saved registers (the C caller of mcall
  * expects them clobbered), the vector and x87 data registers (caller-saved
- * as well), and the MXCSR and x87 status flags (caller-saved by the ABI).
+ * as well), and the x87 status word (caller-saved by the ABI).  MXCSR goes
+ * whole, status flags with its controls, so a goroutine's SSE exception
+ * flags are its own, as a thread's are.
  *
- * The control words are saved, but reloaded only when they differ from the
- * thread's: ldmxcsr and fldcw are slow, and nearly every goroutine runs
- * with the same rounding and exception masks.  The M remembers the
- * thread's current words (m->fpctl): mcall records the leaving
- * goroutine's, minit the thread's at start, and gogo compares the arriving
- * goroutine's against them without reading the registers.
+ * gogo reloads both control words every time.  What costs is reading
+ * MXCSR: stmxcsr takes some 13 cycles on this machine's AMD EPYC, ldmxcsr
+ * one.  Reloading only when the words differ from the thread's, as gort
+ * once did, meant reading back in mcall what stmxcsr had just stored, to
+ * keep the thread's words in the M: yield was 2 ns slower that way.
  *
  * gogo resumes with an indirect jump, not a ret.  A ret is predicted from
  * the CPU's stack of return addresses, which at that point holds g0's calls
@@ -84,18 +85,11 @@ mcall_asm:
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
-	movl	(%rsp), %ecx			/* read back piece by piece: a */
-	andl	$MXCSR_CONTROL, %ecx		/* wider load would wait for both */
-	movzwl	4(%rsp), %eax			/* stores to drain */
-	shlq	$32, %rax
-	orq	%rax, %rcx
-	movq	%rcx, (%rsp)
 	movq	%rdi, %r11			/* fn */
 	movq	g_tls@gottpoff(%rip), %rax
 	movq	%fs:(%rax), %rdi		/* g: fn's argument */
 	movq	%rsp, G_SCHED_SP(%rdi)
 	movq	G_M(%rdi), %rdx
-	movq	%rcx, M_FPCTL(%rdx)		/* the thread's control words now */
 	movq	M_G0(%rdx), %rdx
 	movq	%rdx, %fs:(%rax)		/* g_tls = g0 */
 	movq	gort_deferchain_@gottpoff(%rip), %rax
@@ -135,14 +129,9 @@ gogo:
 	.cfi_offset %r14, -48
 	.cfi_offset %r15, -56
 	movq	$0, G_SCHED_SP(%rdi)
-	movq	G_M(%rdi), %rdx
-	movq	(%rsp), %rcx
-	cmpq	%rcx, M_FPCTL(%rdx)		/* control words as the thread's? */
-	je	1f
 	ldmxcsr	(%rsp)
 	fldcw	4(%rsp)
-	movq	%rcx, M_FPCTL(%rdx)
-1:	addq	$8, %rsp
+	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 	popq	%r15
 	.cfi_adjust_cfa_offset -8

@@ -42,13 +42,16 @@ static inline __attribute__((always_inline)) uintptr_t getsp(void)
 	return sp;
 }
 
-/* This thread's floating-point control words, as mcall saves them. */
-static inline uint64_t fpctl(void)
+/*
+ * This thread's floating-point control words, in one word: MXCSR's low
+ * half, without its exception flags, and the x87 control word above.
+ */
+static inline uint32_t fpctl(void)
 {
-	uint32_t mxcsr = __builtin_ia32_stmxcsr();
+	uint32_t mxcsr = __builtin_ia32_stmxcsr() & 0xffc0;
 	uint16_t fcw;
 	__asm__ volatile("fnstcw %0" : "=m"(fcw));
-	return (mxcsr | (uint64_t)fcw << 32) & FPCTL_MASK;
+	return mxcsr | (uint32_t)fcw << 16;
 }
 
 /*
@@ -77,13 +80,14 @@ static inline bool cputicksinvariant(void)
 /*
  * Forges, at the top of a new goroutine's stack [lo, hi), the frame mcall
  * would have left (amd64.S), returning into goentry_asm with rsp 16-byte
- * aligned.  The goroutine starts with the creator's MXCSR and x87 control
- * word, as a new thread inherits its creator's.  Returns the saved sp.
+ * aligned.  The goroutine starts with the control words fp, its creator's
+ * taken at gort_go (fpctl), as a new thread inherits its creator's.
+ * Returns the saved sp.
  */
-static inline uintptr_t gostartcall(uintptr_t hi)
+static inline uintptr_t gostartcall(uintptr_t hi, uint32_t fp)
 {
 	uintptr_t *sp = (uintptr_t *)(hi - GOBUF_FRAME);
-	sp[0] = fpctl();
+	sp[0] = (fp & 0xffff) | (uintptr_t)(fp >> 16) << 32;
 	sp[1] = sp[2] = sp[3] = sp[4] = sp[5] = sp[6] = 0; /* r15..rbp */
 	sp[7] = (uintptr_t)goentry_asm;
 	return (uintptr_t)sp;
