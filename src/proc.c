@@ -1767,11 +1767,15 @@ void goready(struct g *gp)
 		/*
 		 * gp runs next, most often once the caller parks, and its
 		 * first steps pop the frames above sched.sp: start fetching
-		 * them.  Among many goroutines (a ring) they are cold.
+		 * them.  Among many goroutines (a ring) they are cold.  Not
+		 * past the stack's top: a prefetch into the next stack's
+		 * guard costs a page walk for nothing.
 		 */
-		const char *sp = (const char *)gp->sched.sp;
-		for (int i = 0; i < 4; i++)
-			__builtin_prefetch(sp + i * CACHELINE);
+		uintptr_t top = gp->sched.sp + 4 * CACHELINE;
+		if (top > gp->stack.hi)
+			top = gp->stack.hi;
+		for (uintptr_t a = gp->sched.sp; a < top; a += CACHELINE)
+			__builtin_prefetch((const void *)a);
 		runqput(cur->m->p, gp, true);
 		wakep();
 		return;
