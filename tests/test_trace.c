@@ -149,6 +149,20 @@ static bool file_has(const char *path, const char *s)
 	return memmem(buf, n, s, strlen(s)) != NULL;
 }
 
+/* How many times s occurs in the file at path. */
+static long file_count(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert(f != NULL, "%s", path);
+	static char buf[16 << 20];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	long count = 0;
+	for (const char *p = buf; (p = memmem(p, n - (size_t)(p - buf), s, strlen(s))) != NULL; p++)
+		count++;
+	return count;
+}
+
 /*
  * gort-trace's JSON export of the trace at path is valid JSON (when
  * python3 is there to say so), and counts what the events do: a running
@@ -279,6 +293,33 @@ Test(trace, syscalls_and_network_waits_one_proc, .timeout = 120)
 Test(trace, syscalls_and_network_waits_two_procs, .timeout = 120)
 {
 	trace_syscalls("2");
+}
+
+/*
+ * Yields from one call site through two callers of the same frame size,
+ * and through a frame that sizes itself at run time: each yield's stack,
+ * which ends one running slice in the JSON export and starts the next,
+ * names its own caller.
+ */
+Test(trace, stacks_from_one_call_site_are_told_apart, .timeout = 120)
+{
+	char path[256], json[256], env1[300], cmd[1024];
+	snprintf(env1, sizeof env1, "GORT_TRACE=%s", tmppath(path, sizeof path, "stacks"));
+	const char *e[] = {env1, "GORT_MAXPROCS=1", NULL};
+	run_prog(&r, "traced-stacks", e);
+	cr_assert_eq(r.status, 0, "%s", r.out);
+	const char *c = strstr(r.out, "calls ");
+	cr_assert(c != NULL, "%s", r.out);
+	long calls = strtol(c + 6, NULL, 10);
+	assert_trace_parses(path);
+	snprintf(cmd, sizeof cmd, "%s/gort-trace json '%s' '%s'", builddir(), path, tmppath(json, sizeof json, "json"));
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	cr_assert_eq(file_count(json, "\"tstk_yield "), 2 * 3 * calls);
+	cr_assert_eq(file_count(json, "\"tstk_via_a "), 2 * calls);
+	cr_assert_eq(file_count(json, "\"tstk_via_b "), 2 * calls);
+	cr_assert_eq(file_count(json, "\"tstk_via_vla "), 2 * calls);
+	unlink(json);
+	unlink(path);
 }
 
 /* -------------------------------------------------- start and stop mid-run */

@@ -964,6 +964,52 @@ static int main_traced(void *arg)
 }
 
 /*
+ * One call site of gort_yield reached from two callers whose frames are
+ * the same size, so that both stacks have the same depth, then from a
+ * frame of changing size: the trace must tell the stacks apart
+ * (trace.c's tracestack knows stacks by their shape).
+ */
+enum { TSTK_CALLS = 100 };
+static volatile int tstk_a, tstk_b; /* the two callers differ, or the compiler makes them one */
+
+static __attribute__((noinline)) void tstk_yield(void)
+{
+	gort_yield();
+	__asm__ volatile(""); /* no tail call: every frame stays */
+}
+
+static __attribute__((noinline)) void tstk_via_a(void)
+{
+	tstk_yield();
+	tstk_a++;
+}
+
+static __attribute__((noinline)) void tstk_via_b(void)
+{
+	tstk_yield();
+	tstk_b++;
+}
+
+static __attribute__((noinline)) void tstk_via_vla(size_t n)
+{
+	volatile char buf[n];
+	buf[0] = 0;
+	tstk_yield();
+	__asm__ volatile("" ::"r"(buf) : "memory");
+}
+
+static int main_traced_stacks(void *arg)
+{
+	for (int i = 0; i < TSTK_CALLS; i++) {
+		tstk_via_a();
+		tstk_via_b();
+		tstk_via_vla(i % 2 ? 16 : 4096);
+	}
+	printf("calls %d\n", TSTK_CALLS);
+	return 0;
+}
+
+/*
  * System calls, some long enough for sysmon to take their P, and a read
  * that waits on a pipe nobody writes to, until its deadline: the trace
  * shows GoSysCall, GoSysBlock, GoSysExit and GoBlockNet.
@@ -1104,6 +1150,7 @@ static const struct {
 	{"traced", main_traced},
 	{"time-alone", main_time_alone},
 	{"traced-syscalls", main_traced_syscalls},
+	{"traced-stacks", main_traced_stacks},
 	{"longrun", main_longrun},
 	{"trace-log-nil", main_trace_log_nil},
 };
