@@ -93,7 +93,7 @@ enum {
 
 static void wakep(void);
 static _Noreturn void schedule(struct m *mp);
-static _Noreturn void execute(struct m *mp, struct g *gp, bool inherittime);
+static _Noreturn void execute(struct m *mp, struct g *gp, bool inherittime, bool switched);
 static void dropg(struct m *mp);
 static void startm(struct p *pp, bool spinning);
 static void stopm(struct m *mp, int64_t until);
@@ -1622,7 +1622,7 @@ static __attribute__((noinline, noreturn)) void schedule_slow(struct m *mp)
 		checkg0(mp);
 	if (unlikely(mp->lockedg != NULL)) {
 		stoplockedm(mp);
-		execute(mp, mp->lockedg, false);
+		execute(mp, mp->lockedg, false, false);
 	}
 top:
 	if (unlikely(debug.sched_random) && cheaprandn(4) == 0)
@@ -1654,7 +1654,7 @@ top:
 		startlockedm(mp, gp);
 		goto top;
 	}
-	execute(mp, gp, inherittime);
+	execute(mp, gp, inherittime, false);
 }
 
 /*
@@ -1673,7 +1673,7 @@ static inline __attribute__((always_inline)) _Noreturn void schedule(struct m *m
 		bool inherittime;
 		struct g *gp = runqget(pp, &inherittime);
 		if (likely(gp != NULL && gp->lockedm == NULL))
-			execute(mp, gp, inherittime);
+			execute(mp, gp, inherittime, true);
 		if (gp != NULL)
 			startlockedm(mp, gp);
 	}
@@ -1681,14 +1681,19 @@ static inline __attribute__((always_inline)) _Noreturn void schedule(struct m *m
 }
 
 /* execute's end while a trace is written: out of line, so that the switch saves no registers for it. */
-static __attribute__((noinline, noreturn)) void tracegogo(struct g *gp)
+static __attribute__((noinline, noreturn)) void tracegogo(struct g *gp, bool switched)
 {
-	traceGoStart(gp);
+	traceGoStart(gp, switched);
 	gogo(gp);
 }
 
-/* Runs gp on mp, which dequeued it: gp is Grunnable and now mp's. */
-static inline __attribute__((always_inline)) _Noreturn void execute(struct m *mp, struct g *gp, bool inherittime)
+/*
+ * Runs gp on mp, which dequeued it: gp is Grunnable and now mp's.
+ * switched: schedule's fast path, right after the goroutine before gp
+ * left (traceGoStart).
+ */
+static inline __attribute__((always_inline)) _Noreturn void execute(struct m *mp, struct g *gp, bool inherittime,
+								     bool switched)
 {
 	mp->curg = gp;
 	gp->m = mp;
@@ -1701,7 +1706,7 @@ static inline __attribute__((always_inline)) _Noreturn void execute(struct m *mp
 		mp->p->schedtick++;
 	san_switch(mp->g0, gp, false);
 	if (traceenabled())
-		tracegogo(gp);
+		tracegogo(gp, switched);
 	gogo(gp);
 }
 
@@ -1728,7 +1733,7 @@ static void park_m(struct g *gp)
 		if (traceenabled())
 			traceGoUnpark(gp);
 		casgstatus(gp, Gwaiting, Grunnable);
-		execute(mp, gp, true);
+		execute(mp, gp, true, false);
 	}
 	schedule(mp);
 }
@@ -1809,7 +1814,7 @@ static void readyexecute_m(struct g *cur)
 		schedule(mp);
 	}
 	wakep();
-	execute(mp, gp, true);
+	execute(mp, gp, true, false);
 }
 
 /*
@@ -1872,7 +1877,7 @@ static void gosched_m(struct g *gp)
 	struct g *pre = pp->preempted;
 	if (unlikely(pre != NULL)) {
 		pp->preempted = NULL;
-		execute(mp, pre, false);
+		execute(mp, pre, false, false);
 	}
 	schedule(mp);
 }
@@ -1932,11 +1937,11 @@ static void exitsyscall0(struct g *gp)
 	unlock(&sched.lock);
 	if (pp != NULL) {
 		acquirep(mp, pp);
-		execute(mp, gp, false);
+		execute(mp, gp, false, false);
 	}
 	if (mp->lockedg != NULL) {
 		stoplockedm(mp);
-		execute(mp, gp, false);
+		execute(mp, gp, false, false);
 	}
 	stopm(mp, 0);
 	schedule(mp);
@@ -1966,7 +1971,7 @@ void gort_syscall_exit(void)
 			 */
 			traceGoSysBlock(pp, false);
 			traceGoSysExit(gp);
-			traceGoStart(gp);
+			traceGoStart(gp, false);
 		}
 		atomic_fetch_add(&pp->syscalltick, 1);
 		setgstatus(gp, Gsyscall, Grunning);
@@ -1983,7 +1988,7 @@ void gort_syscall_exit(void)
 		acquirep(mp, pp);
 		if (traceenabled()) {
 			traceGoSysExit(gp);
-			traceGoStart(gp);
+			traceGoStart(gp, false);
 		}
 		setgstatus(gp, Gsyscall, Grunning);
 		return;
@@ -2057,7 +2062,7 @@ static struct p *procresize(int32_t nprocs)
 		allp[0]->m = NULL;
 		acquirep(mp, allp[0]);
 		if (traceenabled())
-			traceGoStart(mp->curg);
+			traceGoStart(mp->curg, false);
 	}
 	struct p *runnable = NULL;
 	for (int32_t i = nprocs - 1; i >= 0; i--) {

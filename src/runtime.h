@@ -716,7 +716,7 @@ static inline bool traceenabled(void)
 }
 
 void traceGoCreate(struct g *newg);
-void traceGoStart(struct g *gp);
+void traceGoStart(struct g *gp, bool switched);
 void traceGoEnd(void);
 void traceGoPark(waitreason reason);
 void traceGoUnpark(struct g *gp);

@@ -219,16 +219,15 @@ static bool traceslicend(uint8_t ev)
 }
 
 /*
- * Appends event ev to buf, the buffer of P pid: the time since the last
- * event, then the n values (the stack id last, for the events that have
- * one), then for EvUserLog the string s.
+ * Appends event ev, at time ticks, to buf, the buffer of P pid: the time
+ * since the last event, then the n values (the stack id last, for the
+ * events that have one), then for EvUserLog the string s.
  */
-static void tracewrite(struct tracebuf *buf, int64_t pid, uint8_t ev, const uint64_t *v, int n,
-		       const char *s, size_t slen)
+static void tracewriteat(struct tracebuf *buf, int64_t pid, int64_t ticks, uint8_t ev, const uint64_t *v, int n,
+			 const char *s, size_t slen)
 {
 	if (buf->pos + 32 + 10 * (size_t)n + (s ? 10 + slen : 0) > TRACEBUF_SIZE)
 		traceflush(buf, pid);
-	int64_t ticks = traceticks();
 	uint8_t *p = buf->data + buf->pos;
 	if (buf->pos == 0) {
 		*p++ = traceEvBatch | 1 << 6;
@@ -260,6 +259,13 @@ static void tracewrite(struct tracebuf *buf, int64_t pid, uint8_t ev, const uint
 		buf->curg = (int64_t)v[0];
 	else if (traceslicend(ev))
 		buf->curg = 0;
+}
+
+/* Appends event ev to buf, at the time now. */
+static void tracewrite(struct tracebuf *buf, int64_t pid, uint8_t ev, const uint64_t *v, int n, const char *s,
+		       size_t slen)
+{
+	tracewriteat(buf, pid, traceticks(), ev, v, n, s, slen);
 }
 
 static struct tracebuf *tracebufalloc(void)
@@ -510,14 +516,21 @@ void traceGoCreate(struct g *newg)
 	tracerelease(pid);
 }
 
-void traceGoStart(struct g *gp)
+/*
+ * switched: the P has just stopped another goroutine, on the scheduler's
+ * fast path, and the event that said so is the last in its buffer.  The
+ * switch is then one instant in the trace: GoStart takes that event's
+ * time (plus the tick that keeps times increasing) instead of reading a
+ * clock that costs more than the switch between the two reads would.
+ */
+void traceGoStart(struct g *gp, bool switched)
 {
 	int64_t pid;
 	struct tracebuf *buf = traceacquire(&pid);
 	if (buf == NULL)
 		return;
 	uint64_t v[2] = {(uint64_t)gp->goid, ++gp->traceseq};
-	tracewrite(buf, pid, traceEvGoStart, v, 2, NULL, 0);
+	tracewriteat(buf, pid, switched ? buf->lastticks : traceticks(), traceEvGoStart, v, 2, NULL, 0);
 	tracerelease(pid);
 }
 
