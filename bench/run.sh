@@ -11,10 +11,13 @@
 # prints them. Runs alternate gort and Go so that both see the same machine
 # noise.
 #
-# Then TRACED programs (default: yield pingpong) run again, each side with
-# and without its execution tracer (GORT_TRACE for gort, BENCH_TRACE for
-# the Go twin: bench/go/benchutil), the four runs alternating; the second
-# table shows what tracing costs each side, as traced / untraced.
+# Then TRACED programs (default: yield pingpong) run again.  First gort's,
+# against the same programs built on a library whose tracer is compiled
+# out (-DGORT_NOTRACE, in <build-dir>/notrace), alternating: what the
+# tracer costs while no trace is written.  Then each side with and
+# without its execution tracer (GORT_TRACE for gort, BENCH_TRACE for the
+# Go twin: bench/go/benchutil), the four runs alternating: what tracing
+# costs each side, as traced / untraced.
 #
 # Between the two, the NET benchmarks (default: httpd echo idle_httpd
 # idle_echo) pit the example servers (examples/httpd.c, examples/echo.c,
@@ -196,6 +199,31 @@ if [ -n "$net" ]; then
 fi
 
 [ -n "$traced" ] || exit 0
+make -s -C "$top" BUILD="$build/notrace" CFLAGS="-O2 -g -DGORT_NOTRACE" "$build/notrace/libgort.a"
+for b in $traced; do
+	cc -std=gnu11 -O2 -g -I"$top/include" -o "$out/$b.notrace" "$(source_of "$b")" "$build/notrace/libgort.a" \
+		$(pkg-config --libs libunwind libdw) -lpthread
+done
+echo
+printf '%-14s %5s %14s %14s %8s\n' "tracing off" procs "compiled out" "compiled in" cost
+for b in $traced; do
+	for p in $procs; do
+		: >"$out/$b.$p.out"
+		: >"$out/$b.$p.in"
+		for ((i = 0; i < runs; i++)); do
+			GORT_MAXPROCS=$p "$out/$b.notrace" >>"$out/$b.$p.out"
+			GORT_MAXPROCS=$p "$out/$b" >>"$out/$b.$p.in"
+		done
+		n=$(names <"$out/$b.$p.out" | head -1)
+		a=$(value "$n" <"$out/$b.$p.out" | median)
+		c=$(value "$n" <"$out/$b.$p.in" | median)
+		u=$(unit "$n" <"$out/$b.$p.out")
+		printf '%-14s %5s %14s %14s %+7.1f%%\n' "$n" "$p" "$a $u" "$c $u" \
+			"$(awk -v a="$c" -v b="$a" 'BEGIN {print (a / b - 1) * 100}')"
+	done
+done
+echo "medians of $runs runs; cost = compiled in / compiled out - 1, with no trace written"
+
 echo
 printf '%-14s %5s %24s %24s %7s %7s\n' "tracing on" procs "gort off -> on" "go off -> on" "gort x" "go x"
 for b in $traced; do

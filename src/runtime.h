@@ -19,6 +19,13 @@
 
 #include "gort.h"
 
+/*
+ * Declared hidden, not only defined so (-fvisibility=hidden): the compiler
+ * then reaches the runtime's variables and functions directly, not
+ * through the global offset table, in the shared library too.
+ */
+#pragma GCC visibility push(hidden)
+
 struct g;
 struct m;
 struct p;
@@ -706,13 +713,19 @@ bool tracebackpc(uintptr_t pc, char *name, size_t namesz, char *file, size_t fil
 /*
  * Whether an execution trace is being written.  The scheduler looks at it
  * before each event it would write, and calls the trace* functions below,
- * which look again, only when it is set.
+ * which look again, only when it is set.  Built with GORT_NOTRACE, no
+ * event is ever written: bench/run.sh measures against such a build what
+ * the tracer costs while off.
  */
 extern _Atomic bool trace_enabled;
 
 static inline bool traceenabled(void)
 {
+#ifdef GORT_NOTRACE
+	return false;
+#else
 	return unlikely(load_relaxed(&trace_enabled));
+#endif
 }
 
 void traceGoCreate(struct g *newg);
@@ -731,5 +744,7 @@ void traceGoSysExit(struct g *gp);
 void traceboot(void);
 void tracemainreturn(void);
 void tracecrash(void);
+
+#pragma GCC visibility pop
 
 #endif /* GORT_RUNTIME_H */
