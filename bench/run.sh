@@ -17,7 +17,9 @@
 # tracer costs while no trace is written.  Then each side with and
 # without its execution tracer (GORT_TRACE for gort, BENCH_TRACE for the
 # Go twin: bench/go/benchutil), the four runs alternating: what tracing
-# costs each side, as traced / untraced.
+# costs each side, as traced / untraced.  Both tables divide each run by
+# its neighbour and give the median of those ratios: the noise here comes
+# in phases of minutes, which a ratio of medians would mix in.
 #
 # Between the two, the NET benchmarks (default: httpd echo idle_httpd
 # idle_echo) pit the example servers (examples/httpd.c, examples/echo.c,
@@ -83,6 +85,10 @@ median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+
 value() { awk -v n="$1" '$1 == n {print $2}'; }
 unit() { awk -v n="$1" '$1 == n {print $3; exit}'; }
 names() { awk '!seen[$1]++ {print $1}'; }
+# The median over runs of result n in file a divided by the one in file b,
+# each run against the one made just before or after it, which saw the
+# same phase of the machine's noise.
+paired() { paste <(value "$1" <"$2") <(value "$1" <"$3") | awk '{print $1 / $2}' | median; }
 
 # Every run's lines are kept, per program, processor count and side, in
 # $out/<program>.<procs>.{gort,go}; the rows are computed from them once all
@@ -219,10 +225,10 @@ for b in $traced; do
 		c=$(value "$n" <"$out/$b.$p.in" | median)
 		u=$(unit "$n" <"$out/$b.$p.out")
 		printf '%-14s %5s %14s %14s %+7.1f%%\n' "$n" "$p" "$a $u" "$c $u" \
-			"$(awk -v a="$c" -v b="$a" 'BEGIN {print (a / b - 1) * 100}')"
+			"$(awk -v r="$(paired "$n" "$out/$b.$p.in" "$out/$b.$p.out")" 'BEGIN {print (r - 1) * 100}')"
 	done
 done
-echo "medians of $runs runs; cost = compiled in / compiled out - 1, with no trace written"
+echo "medians of $runs runs; cost = compiled in / compiled out - 1, the median over pairs of runs, no trace written"
 
 echo
 printf '%-14s %5s %24s %24s %7s %7s\n' "tracing on" procs "gort off -> on" "go off -> on" "gort x" "go x"
@@ -242,8 +248,9 @@ for b in $traced; do
 		ot=$(value "$n" <"$out/$b.$p.go.traced" | median)
 		u=$(unit "$n" <"$out/$b.$p.gort")
 		printf '%-14s %5s %24s %24s %7.1f %7.1f\n' "$n" "$p" "$g -> $gt $u" "$o -> $ot $u" \
-			"$(awk -v a="$gt" -v b="$g" 'BEGIN {print a / b}')" "$(awk -v a="$ot" -v b="$o" 'BEGIN {print a / b}')"
+			"$(paired "$n" "$out/$b.$p.gort.traced" "$out/$b.$p.gort")" \
+			"$(paired "$n" "$out/$b.$p.go.traced" "$out/$b.$p.go")"
 	done
 done
-echo "medians of $runs runs; x = traced / untraced (lower is better)"
+echo "medians of $runs runs; x = traced / untraced, the median over pairs of runs (lower is better)"
 rm -f "$out/trace.gort" "$out/trace.go"

@@ -19,13 +19,6 @@
 
 #include "gort.h"
 
-/*
- * Declared hidden, not only defined so (-fvisibility=hidden): the compiler
- * then reaches the runtime's variables and functions directly, not
- * through the global offset table, in the shared library too.
- */
-#pragma GCC visibility push(hidden)
-
 struct g;
 struct m;
 struct p;
@@ -744,7 +737,5 @@ void traceGoSysExit(struct g *gp);
 void traceboot(void);
 void tracemainreturn(void);
 void tracecrash(void);
-
-#pragma GCC visibility pop
 
 #endif /* GORT_RUNTIME_H */
