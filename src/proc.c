@@ -97,7 +97,7 @@ static _Noreturn void schedule(struct m *mp);
 enum gostart {
 	GOSTART_FRESH,    /* at the time now */
 	GOSTART_SWITCHED, /* at the time of the previous event (traceGoStart) */
-	GOSTART_UNTRACED, /* not at all: no trace can have started (gosched_m) */
+	GOSTART_UNTRACED, /* not at all: no trace can have started (goschedwith) */
 };
 
 static _Noreturn void execute(struct m *mp, struct g *gp, bool inherittime, enum gostart gostart);
@@ -1870,10 +1870,11 @@ static __attribute__((noinline)) void globrunqmove(struct p *pp, struct g *gp)
  * costs no lock, unless the global queue holds work (globrunqmove).
  *
  * Two of them, so that an untraced yield does not look at trace_enabled
- * again to start the next goroutine: gort_yield saw it clear, and a trace
- * starts only with the world stopped, which waits for this P to stop,
- * which it does only at its next round of scheduling.  A yield took 3%
- * longer with the look, that is, with tracing compiled in.
+ * again to start the next goroutine: goschedwith saw it clear, and a
+ * trace starts only with the world stopped, which waits for this P to
+ * stop, which it does only at its next round of scheduling.  A yield took
+ * 3% longer with the look, that is, with tracing compiled in.  Whatever
+ * yields without looking first must use gosched_m.
  */
 static inline __attribute__((always_inline)) void gosched(struct g *gp, enum gostart gostart)
 {
@@ -1899,12 +1900,23 @@ static inline __attribute__((always_inline)) void gosched(struct g *gp, enum gos
 
 static void gosched_m(struct g *gp)
 {
+	gosched(gp, GOSTART_SWITCHED);
+}
+
+static void goscheduntraced_m(struct g *gp)
+{
 	gosched(gp, GOSTART_UNTRACED);
 }
 
-static void goschedtraced_m(struct g *gp)
+/* Yields the P, after writing the trace event ev (GoSched, GoPreempt) if a trace is being written. */
+static inline __attribute__((always_inline)) void goschedwith(void (*ev)(void))
 {
-	gosched(gp, GOSTART_SWITCHED);
+	if (traceenabled()) {
+		ev();
+		mcall(gosched_m);
+		return;
+	}
+	mcall(goscheduntraced_m);
 }
 
 /* ------------------------------------------------------- system calls */
@@ -2351,9 +2363,7 @@ void preemptpark(struct g *gp)
 		tracebackhere(gp);
 		printunlock();
 	}
-	if (traceenabled())
-		traceGoPreempt();
-	mcall(gosched_m);
+	goschedwith(traceGoPreempt);
 }
 
 /*
@@ -2597,12 +2607,7 @@ void gort_yield(void)
 		osyield();
 		return;
 	}
-	if (traceenabled()) {
-		traceGoSched();
-		mcall(goschedtraced_m);
-		return;
-	}
-	mcall(gosched_m);
+	goschedwith(traceGoSched);
 }
 
 int64_t gort_goid(void)

@@ -230,16 +230,20 @@ Test(thread, pingpong_with_a_goroutine_one_proc, .timeout = 60)
 /*
  * A thread blocks in a receive for a while, until a goroutine sends after
  * sleeping; then a goroutine blocks until the thread sends after sleeping.
+ * The goroutine starts once the thread has read the clock: a thread can
+ * take milliseconds to start (under ASan, 6), which its wait would lose.
  */
 static struct {
 	gort_chan *to_thread, *to_goroutine;
 	int64_t thread_waited;
+	_Atomic bool thread_started;
 	struct testwg wg;
 } bl;
 
 static void *bl_thread(void *arg)
 {
 	int64_t t0 = gort_now();
+	atomic_store(&bl.thread_started, true);
 	int v;
 	cr_assert(gort_chan_recv(bl.to_thread, &v));
 	cr_assert_eq(v, 1);
@@ -268,6 +272,8 @@ static int main_blocking(void *arg)
 	bl.to_thread = mustmake(sizeof(int), 0);
 	bl.to_goroutine = mustmake(sizeof(int), 0);
 	pthread_t t = spawn(bl_thread, NULL);
+	while (!atomic_load(&bl.thread_started))
+		gort_yield();
 	testwg_add(&bl.wg, 1);
 	cr_assert_eq(gort_go(bl_goroutine, NULL), 0);
 	testwg_wait(&bl.wg);

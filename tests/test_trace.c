@@ -138,17 +138,6 @@ static char *tmppath(char *buf, size_t n, const char *what)
 
 static struct progresult r;
 
-/* Whether the file at path contains s. */
-static bool file_has(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert(f != NULL, "%s", path);
-	static char buf[16 << 20];
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
-	return memmem(buf, n, s, strlen(s)) != NULL;
-}
-
 /* How many times s occurs in the file at path. */
 static long file_count(const char *path, const char *s)
 {
@@ -161,6 +150,11 @@ static long file_count(const char *path, const char *s)
 	for (const char *p = buf; (p = memmem(p, n - (size_t)(p - buf), s, strlen(s))) != NULL; p++)
 		count++;
 	return count;
+}
+
+static bool file_has(const char *path, const char *s)
+{
+	return file_count(path, s) > 0;
 }
 
 /*
