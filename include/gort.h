@@ -65,6 +65,11 @@ GORT_EXPORT int gort_main(int (*main_fn)(void *arg), void *arg);
  * and, while gort_main runs, from threads the runtime does not own.
  * A NULL fn is the fatal error "go of nil func value".
  *
+ * Floating-point settings are per goroutine, as they are per thread: the
+ * new goroutine starts with the caller's rounding mode and exception masks
+ * (MXCSR and the x87 control word, as fesetround and fesetenv set them),
+ * and what either changes later is its own, SSE exception flags included.
+ *
  * A goroutine that keeps creating goroutines for a whole time slice (10 ms,
  * as Go's) is preempted here, to let the ones it created run; it continues
  * afterwards on the same thread, so errno and thread-locals stay its own.
