@@ -163,15 +163,21 @@ struct pollwait {
 	struct timer t;
 };
 
+/*
+ * park_m's unlock function.  w lives on gp's stack: once the CAS has
+ * published gp, a notifier may ready it and its next wait reuse w, so the
+ * timer is armed before.  A timer that fires first finds pdWait and clears
+ * it; then the CAS fails and gp goes on at once, to disarm the timer.
+ */
 static bool netpollblockcommit(struct g *gp, void *arg)
 {
 	struct pollwait *w = arg;
+	if (w->t.when != 0)
+		addtimer(&w->t, w->t.when);
 	uintptr_t wait = pdWait;
 	if (!atomic_compare_exchange_strong(pdslot(w->pd, w->mode), &wait, (uintptr_t)gp))
 		return false;
 	atomic_fetch_add(&netpollwaiters, 1);
-	if (w->t.when != 0)
-		addtimer(&w->t, w->t.when);
 	return true;
 }
 
