@@ -97,7 +97,7 @@ static _Noreturn void schedule(struct m *mp);
 enum gostart {
 	GOSTART_FRESH,    /* at the time now */
 	GOSTART_SWITCHED, /* at the time of the previous event (traceGoStart) */
-	GOSTART_UNTRACED, /* not at all: no trace can have started (goschedwith) */
+	GOSTART_UNTRACED, /* not at all: no trace can have started (goscheduntraced_m) */
 };
 
 static _Noreturn void execute(struct m *mp, struct g *gp, bool inherittime, enum gostart gostart);
@@ -1868,13 +1868,6 @@ static __attribute__((noinline)) void globrunqmove(struct p *pp, struct g *gp)
  * gort_yield's continuation.  Go's Gosched puts the goroutine on the
  * global queue, behind everything; gort keeps it on its P's ring, which
  * costs no lock, unless the global queue holds work (globrunqmove).
- *
- * Two of them, so that an untraced yield does not look at trace_enabled
- * again to start the next goroutine: goschedwith saw it clear, and a
- * trace starts only with the world stopped, which waits for this P to
- * stop, which it does only at its next round of scheduling.  A yield took
- * 3% longer with the look, that is, with tracing compiled in.  Whatever
- * yields without looking first must use gosched_m.
  */
 static inline __attribute__((always_inline)) void gosched(struct g *gp, enum gostart gostart)
 {
@@ -1903,20 +1896,30 @@ static void gosched_m(struct g *gp)
 	gosched(gp, GOSTART_SWITCHED);
 }
 
+/*
+ * A yield's two continuations, one while a trace is written (settraceyield)
+ * and one while none is: gort_yield calls the current one and tests no
+ * flag, which cost a yield 2-3% at two Ps.  The untraced one does not
+ * look at trace_enabled to start the next goroutine either: a trace
+ * starts only with the world stopped, which waits for this P to stop,
+ * which it does only at its next round of scheduling.
+ */
+static void goschedtraced_m(struct g *gp)
+{
+	traceGoSched(gp);
+	gosched(gp, GOSTART_SWITCHED);
+}
+
 static void goscheduntraced_m(struct g *gp)
 {
 	gosched(gp, GOSTART_UNTRACED);
 }
 
-/* Yields the P, after writing the trace event ev (GoSched, GoPreempt) if a trace is being written. */
-static inline __attribute__((always_inline)) void goschedwith(void (*ev)(void))
+static void (*_Atomic yieldm)(struct g *) = goscheduntraced_m;
+
+void settraceyield(bool on)
 {
-	if (traceenabled()) {
-		ev();
-		mcall(gosched_m);
-		return;
-	}
-	mcall(goscheduntraced_m);
+	store_release(&yieldm, on ? goschedtraced_m : goscheduntraced_m);
 }
 
 /* ------------------------------------------------------- system calls */
@@ -2089,7 +2092,7 @@ static struct p *procresize(int32_t nprocs)
 	} else if (mp != NULL) {
 		/* the trace sees the caller descheduled from its old P and started on P 0, as Go's does */
 		if (traceenabled() && mp->p != NULL) {
-			traceGoSched();
+			traceGoSched(gp);
 			traceProcStop();
 		}
 		if (mp->p != NULL)
@@ -2363,7 +2366,9 @@ void preemptpark(struct g *gp)
 		tracebackhere(gp);
 		printunlock();
 	}
-	goschedwith(traceGoPreempt);
+	if (traceenabled())
+		traceGoPreempt();
+	mcall(gosched_m);
 }
 
 /*
@@ -2607,7 +2612,7 @@ void gort_yield(void)
 		osyield();
 		return;
 	}
-	goschedwith(traceGoSched);
+	mcall(load_relaxed(&yieldm));
 }
 
 int64_t gort_goid(void)

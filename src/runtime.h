@@ -546,6 +546,7 @@ uint32_t cheaprandn(uint32_t n);
 void osyield(void);
 void usleep_ns(int64_t ns);
 void preemptpark(struct g *gp);
+void settraceyield(bool on); /* which of its continuations gort_yield runs: with trace_enabled */
 
 /*
  * A scheduling point for a goroutine that has run a whole time slice:
@@ -726,7 +727,8 @@ void traceGoStart(struct g *gp, bool switched);
 void traceGoEnd(void);
 void traceGoPark(waitreason reason);
 void traceGoUnpark(struct g *gp);
-void traceGoSched(void);
+/* gp yields: the caller, or, on g0, a goroutine stopped in mcall, whose stack is read where mcall left it. */
+void traceGoSched(struct g *gp);
 void traceGoPreempt(void);
 void traceProcStart(struct m *mp);
 void traceProcStop(void);

@@ -388,11 +388,13 @@ static __attribute__((no_sanitize("address"))) bool shapematches(const struct tr
 }
 
 /*
- * Unwinds the stack above sp, tracestack's, with libunwind, interns it,
- * and files its shape in *head, unless a frame's place is not a plain
- * return address on this stack (a signal frame, an unwinding error).
+ * Unwinds the stack above sp with libunwind, from here (saved NULL:
+ * sp is tracestack's) or from where saved, a goroutine stopped in mcall,
+ * will resume; interns it, and files its shape in *head, unless a frame's
+ * place is not a plain return address on this stack (a signal frame, an
+ * unwinding error).
  */
-static __attribute__((noinline)) uint64_t traceunwind(uintptr_t sp, uintptr_t hi,
+static __attribute__((noinline)) uint64_t traceunwind(struct g *saved, uintptr_t sp, uintptr_t hi,
 						       _Atomic(struct traceshape *) *head)
 {
 	struct traceshape *s = malloc(sizeof *s + TRACE_MAXSTACK * sizeof s->slot[0]);
@@ -403,11 +405,16 @@ static __attribute__((noinline)) uint64_t traceunwind(uintptr_t sp, uintptr_t hi
 	bool exact = true;
 	unw_context_t uc;
 	unw_cursor_t c;
-	unw_getcontext(&uc);
+	if (saved != NULL) {
+		memset(&uc, 0, sizeof uc);
+		gobufcontext(saved->sched.sp, &uc);
+	} else {
+		unw_getcontext(&uc);
+	}
 	if (unw_init_local(&c, &uc) < 0)
 		exact = false;
 	else
-		while (n < TRACE_MAXSTACK && unw_step(&c) > 0) {
+		do {
 			unw_word_t ip, csp;
 			unw_get_reg(&c, UNW_REG_IP, &ip);
 			unw_get_reg(&c, UNW_REG_SP, &csp);
@@ -418,9 +425,9 @@ static __attribute__((noinline)) uint64_t traceunwind(uintptr_t sp, uintptr_t hi
 			s->slot[n].off = csp - 8 - sp; /* where the call that made the frame pushed ip */
 			s->slot[n].pc = pc[n] = ip;
 			n++;
-		}
+		} while (n < TRACE_MAXSTACK && unw_step(&c) > 0);
 	uint64_t id = n > 0 ? stackid(pc, n, false) : 0;
-	if (!exact || n == 0) {
+	if (!exact || n == 0 || head == NULL) {
 		free(s);
 		return id;
 	}
@@ -432,6 +439,18 @@ static __attribute__((noinline)) uint64_t traceunwind(uintptr_t sp, uintptr_t hi
 	store_release(head, s);
 	unlock(&trace.tablock);
 	return id;
+}
+
+/* The stack above sp, up to hi, known by its shape or else unwound (traceunwind's saved); key tells apart its call site. */
+static inline uint64_t shapestack(struct g *saved, uintptr_t sp, uintptr_t hi, uintptr_t key)
+{
+	uintptr_t depth = hi - sp;
+	uint64_t h = ((depth ^ key) * 0x9e3779b97f4a7c15u) >> 32;
+	_Atomic(struct traceshape *) *head = &trace.shapes[h & (TRACE_TABSIZE - 1)];
+	for (struct traceshape *s = load_acquire(head); s != NULL; s = s->link)
+		if (s->depth == depth && shapematches(s, sp))
+			return s->id;
+	return traceunwind(saved, sp, hi, head);
 }
 
 /*
@@ -458,14 +477,20 @@ static __attribute__((noinline)) uint64_t tracestack(void)
 		return 0;
 	uintptr_t sp = getsp(), hi = gp->stack.hi;
 	if (sp < gp->stack.lo || sp >= hi)
-		return traceunwind(sp, sp, NULL);
-	uintptr_t depth = hi - sp;
-	uint64_t h = ((depth ^ (uintptr_t)__builtin_return_address(0)) * 0x9e3779b97f4a7c15u) >> 32;
-	_Atomic(struct traceshape *) *head = &trace.shapes[h & (TRACE_TABSIZE - 1)];
-	for (struct traceshape *s = load_acquire(head); s != NULL; s = s->link)
-		if (s->depth == depth && shapematches(s, sp))
-			return s->id;
-	return traceunwind(sp, hi, head);
+		return traceunwind(NULL, sp, sp, NULL);
+	return shapestack(NULL, sp, hi, (uintptr_t)__builtin_return_address(0));
+}
+
+/*
+ * gp's stack: the caller's, or, on g0, that of gp stopped in mcall, from
+ * its innermost return address up.
+ */
+static uint64_t tracestackof(struct g *gp)
+{
+	if (gp == getg())
+		return tracestack();
+	uintptr_t sp = gobufretaddr(gp->sched.sp);
+	return shapestack(gp, sp, gp->stack.hi, *(const uintptr_t *)sp);
 }
 
 /* The one-frame stack that names a goroutine in the viewer: its entry function. */
@@ -570,31 +595,31 @@ static uint8_t traceblockev(waitreason reason)
 	}
 }
 
-/* A goroutine's events that carry nothing but its stack. */
-static void tracestackevent(uint8_t ev)
+/* A goroutine's events that carry nothing but its stack, gp's (tracestackof). */
+static void tracestackevent(uint8_t ev, struct g *gp)
 {
 	int64_t pid;
 	struct tracebuf *buf = traceacquire(&pid);
 	if (buf == NULL)
 		return;
-	uint64_t stk = tracestack();
+	uint64_t stk = tracestackof(gp);
 	tracewrite(buf, pid, ev, &stk, 1, NULL, 0);
 	tracerelease(pid);
 }
 
 void traceGoPark(waitreason reason)
 {
-	tracestackevent(traceblockev(reason));
+	tracestackevent(traceblockev(reason), getg());
 }
 
-void traceGoSched(void)
+void traceGoSched(struct g *gp)
 {
-	tracestackevent(traceEvGoSched);
+	tracestackevent(traceEvGoSched, gp);
 }
 
 void traceGoPreempt(void)
 {
-	tracestackevent(traceEvGoPreempt);
+	tracestackevent(traceEvGoPreempt, getg());
 }
 
 void traceGoUnpark(struct g *gp)
@@ -610,7 +635,7 @@ void traceGoUnpark(struct g *gp)
 
 void traceGoSysCall(void)
 {
-	tracestackevent(traceEvGoSysCall);
+	tracestackevent(traceEvGoSysCall, getg());
 }
 
 /*
@@ -750,6 +775,7 @@ static int tracestart(int fd, bool boot)
 		if (running)
 			tracesnapshot(gp);
 		atomic_store(&trace_enabled, true);
+		settraceyield(true);
 	}
 	unlock(&sched.lock);
 	if (running)
@@ -887,6 +913,7 @@ static int tracefinish(bool crash)
 		return -1;
 	}
 	atomic_store(&trace_enabled, false);
+	settraceyield(false);
 	if (membarrierok)
 		membarrier();
 	struct g *me = getg();

@@ -93,6 +93,12 @@ static inline uintptr_t gostartcall(uintptr_t hi, uint32_t fp)
 	return (uintptr_t)sp;
 }
 
+/* Where the return address into mcall's caller lies in the frame mcall left at sp: the goroutine's innermost. */
+static inline uintptr_t gobufretaddr(uintptr_t sp)
+{
+	return sp + GOBUF_FRAME - sizeof(uintptr_t);
+}
+
 /*
  * The registers of a goroutine that is not running, as an unwinder wants
  * them, from the frame mcall left at sp (amd64.S): where it will return
