@@ -13,8 +13,8 @@
 #
 # Then TRACED programs (default: yield pingpong) run again.  First gort's,
 # against the same programs built on a library whose tracer is compiled
-# out (-DGORT_NOTRACE, in <build-dir>/notrace), alternating: what the
-# tracer costs while no trace is written.  Then each side with and
+# out (-DGORT_NOTRACE, in <build-dir>/notrace), alternating, OFF_RUNS (41)
+# times each: what the tracer costs while no trace is written.  Then each side with and
 # without its execution tracer (GORT_TRACE for gort, BENCH_TRACE for the
 # Go twin: bench/go/benchutil), the four runs alternating: what tracing
 # costs each side, as traced / untraced.  Both tables divide each run by
@@ -45,6 +45,7 @@ runs=${RUNS:-5}
 procs=${PROCS:-"1 2"}
 benches=${BENCHES-"spawn yield skynet defer panic pingpong chan_buffered select mutex ring skynet_chan timers idlemem"}
 traced=${TRACED-"yield pingpong"}
+off_runs=${OFF_RUNS:-41}
 net=${NET-"httpd echo idle_httpd idle_echo"}
 net_procs=${NET_PROCS:-2}
 net_secs=${NET_SECS:-3}
@@ -88,7 +89,10 @@ names() { awk '!seen[$1]++ {print $1}'; }
 # The median over runs of result n in file a divided by the one in file b,
 # each run against the one made just before or after it, which saw the
 # same phase of the machine's noise.
-paired() { paste <(value "$1" <"$2") <(value "$1" <"$3") | awk '{print $1 / $2}' | median; }
+ratios() { paste <(value "$1" <"$2") <(value "$1" <"$3") | awk '{print $1 / $2}'; }
+paired() { ratios "$@" | median; }
+# The middle half of a sample: its first and third quartiles.
+quartiles() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+3)/4)], v[int((3*NR+3)/4)]}'; }
 
 # Every run's lines are kept, per program, processor count and side, in
 # $out/<program>.<procs>.{gort,go}; the rows are computed from them once all
@@ -211,24 +215,33 @@ for b in $traced; do
 		$(pkg-config --libs libunwind libdw) -lpthread
 done
 echo
-printf '%-14s %5s %14s %14s %8s\n' "tracing off" procs "compiled out" "compiled in" cost
+# One processor's runs are pinned to one CPU: unpinned, a process's
+# switch runs at one of two speeds (README, "Where the time goes"), a
+# difference of 25% that pairs of runs do not cancel.
+cpu=$(awk '/^Cpus_allowed_list/ {split($2, c, /[-,]/); print c[1]}' /proc/self/status)
+printf '%-14s %5s %14s %14s %8s %16s\n' "tracing off" procs "compiled out" "compiled in" cost "middle half"
 for b in $traced; do
 	for p in $procs; do
+		pin=()
+		[ "$p" != 1 ] || ! command -v taskset >/dev/null || pin=(taskset -c "$cpu")
 		: >"$out/$b.$p.out"
 		: >"$out/$b.$p.in"
-		for ((i = 0; i < runs; i++)); do
-			GORT_MAXPROCS=$p "$out/$b.notrace" >>"$out/$b.$p.out"
-			GORT_MAXPROCS=$p "$out/$b" >>"$out/$b.$p.in"
+		for ((i = 0; i < off_runs; i++)); do
+			GORT_MAXPROCS=$p "${pin[@]}" "$out/$b.notrace" >>"$out/$b.$p.out"
+			GORT_MAXPROCS=$p "${pin[@]}" "$out/$b" >>"$out/$b.$p.in"
 		done
 		n=$(names <"$out/$b.$p.out" | head -1)
 		a=$(value "$n" <"$out/$b.$p.out" | median)
 		c=$(value "$n" <"$out/$b.$p.in" | median)
 		u=$(unit "$n" <"$out/$b.$p.out")
-		printf '%-14s %5s %14s %14s %+7.1f%%\n' "$n" "$p" "$a $u" "$c $u" \
-			"$(awk -v r="$(paired "$n" "$out/$b.$p.in" "$out/$b.$p.out")" 'BEGIN {print (r - 1) * 100}')"
+		read -r q1 q3 < <(ratios "$n" "$out/$b.$p.in" "$out/$b.$p.out" | quartiles)
+		printf '%-14s %5s %14s %14s %+7.1f%% %+7.1f..%+.1f%%\n' "$n" "$p" "$a $u" "$c $u" \
+			"$(awk -v r="$(paired "$n" "$out/$b.$p.in" "$out/$b.$p.out")" 'BEGIN {print (r - 1) * 100}')" \
+			"$(awk -v r="$q1" 'BEGIN {print (r - 1) * 100}')" "$(awk -v r="$q3" 'BEGIN {print (r - 1) * 100}')"
 	done
 done
-echo "medians of $runs runs; cost = compiled in / compiled out - 1, the median over pairs of runs, no trace written"
+echo "medians of $off_runs runs, one processor's pinned to CPU $cpu; cost = compiled in / compiled out - 1,"
+echo "the median over pairs of runs, and the middle half of those pairs; no trace written"
 
 echo
 printf '%-14s %5s %24s %24s %7s %7s\n' "tracing on" procs "gort off -> on" "go off -> on" "gort x" "go x"

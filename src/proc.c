@@ -785,7 +785,7 @@ int newproc(const gort_attr *attr, void (*fn)(void *), void *arg, uintptr_t gopc
 	if (unlikely(runqlen(pp) == RUNQ_SIZE || ((++pp->newprocs & 255) == 0 && slicedone(pp))) &&
 	    mp->lockedg == NULL && pp->preempted == NULL) {
 		if (traceenabled())
-			traceGoPreempt();
+			traceGoPreempt(gp);
 		mcall(gopreempt_m);
 	}
 	return 0;
@@ -1835,7 +1835,7 @@ void readyexecute(struct g *gp)
 {
 	if (traceenabled()) {
 		traceGoUnpark(gp);
-		traceGoPreempt();
+		traceGoPreempt(getg());
 	}
 	getg()->readyg = gp;
 	mcall(readyexecute_m);
@@ -1891,23 +1891,31 @@ static inline __attribute__((always_inline)) void gosched(struct g *gp, enum gos
 	schedule1(mp, gostart);
 }
 
-static void gosched_m(struct g *gp)
+/*
+ * A yield's continuations.  While a trace is written, one that writes the
+ * event first (GoSched, GoPreempt), reading the goroutine's stack where
+ * mcall left it; while none is, one that does not look at trace_enabled
+ * even to start the next goroutine: a trace starts only with the world
+ * stopped, which waits for this P to stop, which it does only at its next
+ * round of scheduling.  The yielder picks one with a single look, and
+ * gort_yield with none at all (settraceyield): the look cost a yield 2-3%
+ * at two Ps.
+ */
+static __attribute__((noinline)) void gosched_m(struct g *gp)
 {
 	gosched(gp, GOSTART_SWITCHED);
 }
 
-/*
- * A yield's two continuations, one while a trace is written (settraceyield)
- * and one while none is: gort_yield calls the current one and tests no
- * flag, which cost a yield 2-3% at two Ps.  The untraced one does not
- * look at trace_enabled to start the next goroutine either: a trace
- * starts only with the world stopped, which waits for this P to stop,
- * which it does only at its next round of scheduling.
- */
 static void goschedtraced_m(struct g *gp)
 {
 	traceGoSched(gp);
-	gosched(gp, GOSTART_SWITCHED);
+	gosched_m(gp);
+}
+
+static void gopreempttraced_m(struct g *gp)
+{
+	traceGoPreempt(gp);
+	gosched_m(gp);
 }
 
 static void goscheduntraced_m(struct g *gp)
@@ -2366,9 +2374,7 @@ void preemptpark(struct g *gp)
 		tracebackhere(gp);
 		printunlock();
 	}
-	if (traceenabled())
-		traceGoPreempt();
-	mcall(gosched_m);
+	mcall(traceenabled() ? gopreempttraced_m : goscheduntraced_m);
 }
 
 /*

@@ -727,9 +727,9 @@ void traceGoStart(struct g *gp, bool switched);
 void traceGoEnd(void);
 void traceGoPark(waitreason reason);
 void traceGoUnpark(struct g *gp);
-/* gp yields: the caller, or, on g0, a goroutine stopped in mcall, whose stack is read where mcall left it. */
+/* gp yields, or is preempted: the caller, or, on g0, a goroutine stopped in mcall, whose stack is read where mcall left it. */
 void traceGoSched(struct g *gp);
-void traceGoPreempt(void);
+void traceGoPreempt(struct g *gp);
 void traceProcStart(struct m *mp);
 void traceProcStop(void);
 void traceGomaxprocs(int32_t n);

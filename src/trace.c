@@ -617,9 +617,9 @@ void traceGoSched(struct g *gp)
 	tracestackevent(traceEvGoSched, gp);
 }
 
-void traceGoPreempt(void)
+void traceGoPreempt(struct g *gp)
 {
-	tracestackevent(traceEvGoPreempt, getg());
+	tracestackevent(traceEvGoPreempt, gp);
 }
 
 void traceGoUnpark(struct g *gp)
