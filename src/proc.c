@@ -96,7 +96,7 @@ static _Noreturn void schedule(struct m *mp);
 /* How execute writes the new goroutine's GoStart, if a trace is being written. */
 enum gostart {
 	GOSTART_FRESH,    /* at the time now */
-	GOSTART_SWITCHED, /* at the time of the previous event (traceGoStart) */
+	GOSTART_SWITCHED, /* at the time of the P's previous event, later than what readied what it starts (traceGoStart) */
 	GOSTART_UNTRACED, /* not at all: no trace can have started (goscheduntraced_m) */
 };
 
@@ -1875,10 +1875,18 @@ static inline __attribute__((always_inline)) void gosched(struct g *gp, enum gos
 	struct p *pp = mp->p;
 	setgstatus(gp, Grunning, Grunnable);
 	dropg(mp);
-	if (unlikely(load_relaxed(&sched.runqsize) != 0))
+	if (unlikely(load_relaxed(&sched.runqsize) != 0)) {
 		globrunqmove(pp, gp);
-	else
+		/*
+		 * What came from the global queue may have been readied, its
+		 * GoUnblock written elsewhere, after this P's last event: its
+		 * GoStart cannot take that event's time.
+		 */
+		if (gostart == GOSTART_SWITCHED)
+			gostart = GOSTART_FRESH;
+	} else {
 		runqput(pp, gp, false);
+	}
 	/*
 	 * A goroutine preempted at gort_go goes before yielders: one that
 	 * yields while waiting for the creator must not keep it from running.

@@ -46,7 +46,9 @@
  *
  * Stacks are return addresses from libunwind, interned in a hash table
  * that is read without a lock, for a goroutine's events only, and known
- * again by their shape without unwinding (tracestack).  They are
+ * again by their shape without unwinding (tracestack).  A yield's event
+ * is written on g0, with the stack read where mcall left the goroutine
+ * (tracestackof): gort_yield itself tests no flag.  Stacks are
  * symbolized when the trace stops, with the frames a traceback would
  * show.
  */
@@ -427,7 +429,7 @@ static __attribute__((noinline)) uint64_t traceunwind(struct g *saved, uintptr_t
 			n++;
 		} while (n < TRACE_MAXSTACK && unw_step(&c) > 0);
 	uint64_t id = n > 0 ? stackid(pc, n, false) : 0;
-	if (!exact || n == 0 || head == NULL) {
+	if (!exact || n == 0) {
 		free(s);
 		return id;
 	}
