@@ -132,6 +132,7 @@ struct tracestack {
 struct traceshape {
 	struct traceshape *link;
 	uintptr_t depth; /* from tracestack's stack pointer up to the stack's top */
+	uintptr_t top;   /* a frame above those on the stack (traceunwind), or 0 */
 	uint64_t id;     /* the stack, interned */
 	int32_t n;
 	struct traceslot {
@@ -392,18 +393,20 @@ static __attribute__((no_sanitize("address"))) bool shapematches(const struct tr
 /*
  * Unwinds the stack above sp with libunwind, from here (saved NULL:
  * sp is tracestack's) or from where saved, a goroutine stopped in mcall,
- * will resume; interns it, and files its shape in *head, unless a frame's
- * place is not a plain return address on this stack (a signal frame, an
- * unwinding error).
+ * will resume; interns it, below top if not 0 (the function that called
+ * mcall with a jump, leaving no frame), and files its shape in *head,
+ * unless a frame's place is not a plain return address on this stack (a
+ * signal frame, an unwinding error).
  */
-static __attribute__((noinline)) uint64_t traceunwind(struct g *saved, uintptr_t sp, uintptr_t hi,
+static __attribute__((noinline)) uint64_t traceunwind(struct g *saved, uintptr_t top, uintptr_t sp, uintptr_t hi,
 						       _Atomic(struct traceshape *) *head)
 {
 	struct traceshape *s = malloc(sizeof *s + TRACE_MAXSTACK * sizeof s->slot[0]);
 	if (s == NULL)
 		throw("out of memory tracing a stack");
-	uintptr_t pc[TRACE_MAXSTACK];
-	int n = 0;
+	uintptr_t pcs[TRACE_MAXSTACK], *pc = pcs + (top != 0);
+	int n = 0, max = TRACE_MAXSTACK - (top != 0);
+	pcs[0] = top;
 	bool exact = true;
 	unw_context_t uc;
 	unw_cursor_t c;
@@ -427,13 +430,14 @@ static __attribute__((noinline)) uint64_t traceunwind(struct g *saved, uintptr_t
 			s->slot[n].off = csp - 8 - sp; /* where the call that made the frame pushed ip */
 			s->slot[n].pc = pc[n] = ip;
 			n++;
-		} while (n < TRACE_MAXSTACK && unw_step(&c) > 0);
-	uint64_t id = n > 0 ? stackid(pc, n, false) : 0;
+		} while (n < max && unw_step(&c) > 0);
+	uint64_t id = n > 0 ? stackid(pcs, n + (top != 0), false) : 0;
 	if (!exact || n == 0) {
 		free(s);
 		return id;
 	}
 	s->depth = hi - sp;
+	s->top = top;
 	s->id = id;
 	s->n = n;
 	lock(&trace.tablock);
@@ -443,16 +447,16 @@ static __attribute__((noinline)) uint64_t traceunwind(struct g *saved, uintptr_t
 	return id;
 }
 
-/* The stack above sp, up to hi, known by its shape or else unwound (traceunwind's saved); key tells apart its call site. */
-static inline uint64_t shapestack(struct g *saved, uintptr_t sp, uintptr_t hi, uintptr_t key)
+/* The stack above sp, up to hi, known by its shape or else unwound (traceunwind's saved and top); key tells apart its call site. */
+static inline uint64_t shapestack(struct g *saved, uintptr_t top, uintptr_t sp, uintptr_t hi, uintptr_t key)
 {
 	uintptr_t depth = hi - sp;
 	uint64_t h = ((depth ^ key) * 0x9e3779b97f4a7c15u) >> 32;
 	_Atomic(struct traceshape *) *head = &trace.shapes[h & (TRACE_TABSIZE - 1)];
 	for (struct traceshape *s = load_acquire(head); s != NULL; s = s->link)
-		if (s->depth == depth && shapematches(s, sp))
+		if (s->depth == depth && s->top == top && shapematches(s, sp))
 			return s->id;
-	return traceunwind(saved, sp, hi, head);
+	return traceunwind(saved, top, sp, hi, head);
 }
 
 /*
@@ -479,20 +483,20 @@ static __attribute__((noinline)) uint64_t tracestack(void)
 		return 0;
 	uintptr_t sp = getsp(), hi = gp->stack.hi;
 	if (sp < gp->stack.lo || sp >= hi)
-		return traceunwind(NULL, sp, sp, NULL);
-	return shapestack(NULL, sp, hi, (uintptr_t)__builtin_return_address(0));
+		return traceunwind(NULL, 0, sp, sp, NULL);
+	return shapestack(NULL, 0, sp, hi, (uintptr_t)__builtin_return_address(0));
 }
 
 /*
  * gp's stack: the caller's, or, on g0, that of gp stopped in mcall, from
- * its innermost return address up.
+ * its innermost return address up, below top if not 0 (traceunwind).
  */
-static uint64_t tracestackof(struct g *gp)
+static uint64_t tracestackof(struct g *gp, uintptr_t top)
 {
 	if (gp == getg())
 		return tracestack();
 	uintptr_t sp = gobufretaddr(gp->sched.sp);
-	return shapestack(gp, sp, gp->stack.hi, *(const uintptr_t *)sp);
+	return shapestack(gp, top, sp, gp->stack.hi, *(const uintptr_t *)sp);
 }
 
 /* The one-frame stack that names a goroutine in the viewer: its entry function. */
@@ -598,30 +602,31 @@ static uint8_t traceblockev(waitreason reason)
 }
 
 /* A goroutine's events that carry nothing but its stack, gp's (tracestackof). */
-static void tracestackevent(uint8_t ev, struct g *gp)
+static void tracestackevent(uint8_t ev, struct g *gp, uintptr_t top)
 {
 	int64_t pid;
 	struct tracebuf *buf = traceacquire(&pid);
 	if (buf == NULL)
 		return;
-	uint64_t stk = tracestackof(gp);
+	uint64_t stk = tracestackof(gp, top);
 	tracewrite(buf, pid, ev, &stk, 1, NULL, 0);
 	tracerelease(pid);
 }
 
 void traceGoPark(waitreason reason)
 {
-	tracestackevent(traceblockev(reason), getg());
+	tracestackevent(traceblockev(reason), getg(), 0);
 }
 
+/* On g0, gp yielded in gort_yield, whose jump to mcall left no frame: it tops the stack, as Gosched tops Go's. */
 void traceGoSched(struct g *gp)
 {
-	tracestackevent(traceEvGoSched, gp);
+	tracestackevent(traceEvGoSched, gp, (uintptr_t)gort_yield + 1); /* a return address: symbolized at pc-1 */
 }
 
 void traceGoPreempt(struct g *gp)
 {
-	tracestackevent(traceEvGoPreempt, gp);
+	tracestackevent(traceEvGoPreempt, gp, 0);
 }
 
 void traceGoUnpark(struct g *gp)
@@ -637,7 +642,7 @@ void traceGoUnpark(struct g *gp)
 
 void traceGoSysCall(void)
 {
-	tracestackevent(traceEvGoSysCall, getg());
+	tracestackevent(traceEvGoSysCall, getg(), 0);
 }
 
 /*

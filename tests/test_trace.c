@@ -309,6 +309,7 @@ Test(trace, stacks_from_one_call_site_are_told_apart, .timeout = 120)
 	snprintf(cmd, sizeof cmd, "%s/gort-trace json '%s' '%s'", builddir(), path, tmppath(json, sizeof json, "json"));
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 	cr_assert_eq(file_count(json, "\"tstk_yield "), 2 * 3 * calls);
+	cr_assert_eq(file_count(json, "\"gort_yield "), 2 * 3 * calls, "gort_yield tops each yield's stack");
 	cr_assert_eq(file_count(json, "\"tstk_via_a "), 2 * calls);
 	cr_assert_eq(file_count(json, "\"tstk_via_b "), 2 * calls);
 	cr_assert_eq(file_count(json, "\"tstk_via_vla "), 2 * calls);
