@@ -489,14 +489,19 @@ static __attribute__((noinline)) uint64_t tracestack(void)
 
 /*
  * gp's stack: the caller's, or, on g0, that of gp stopped in mcall, from
- * its innermost return address up, below top if not 0 (traceunwind).
+ * its innermost return address up, below top, the runtime function that
+ * stopped it, if a jump to mcall left that function no frame: if mcall
+ * returns into the program's code.  (Debug builds call mcall_asm from
+ * mcall, and every frame stays.)
  */
 static uint64_t tracestackof(struct g *gp, uintptr_t top)
 {
 	if (gp == getg())
 		return tracestack();
-	uintptr_t sp = gobufretaddr(gp->sched.sp);
-	return shapestack(gp, top, sp, gp->stack.hi, *(const uintptr_t *)sp);
+	uintptr_t sp = gobufretaddr(gp->sched.sp), ret = *(const uintptr_t *)sp;
+	if (runtimepc(ret))
+		top = 0;
+	return shapestack(gp, top, sp, gp->stack.hi, ret);
 }
 
 /* The one-frame stack that names a goroutine in the viewer: its entry function. */
@@ -618,7 +623,7 @@ void traceGoPark(waitreason reason)
 	tracestackevent(traceblockev(reason), getg(), 0);
 }
 
-/* On g0, gp yielded in gort_yield, whose jump to mcall left no frame: it tops the stack, as Gosched tops Go's. */
+/* On g0, gp yielded in gort_yield, which tops its stack as Gosched tops Go's (tracestackof). */
 void traceGoSched(struct g *gp)
 {
 	tracestackevent(traceEvGoSched, gp, (uintptr_t)gort_yield + 1); /* a return address: symbolized at pc-1 */
