@@ -14,10 +14,10 @@
 # Then TRACED programs (default: yield pingpong) run again.  First gort's,
 # against the same programs built on a library whose tracer is compiled
 # out (-DGORT_NOTRACE, in <build-dir>/notrace), alternating, OFF_RUNS (41)
-# times each: what the tracer costs while no trace is written.  Then each side with and
-# without its execution tracer (GORT_TRACE for gort, BENCH_TRACE for the
-# Go twin: bench/go/benchutil), the four runs alternating: what tracing
-# costs each side, as traced / untraced.  Both tables divide each run by
+# times each: what the tracer costs while no trace is written.  Then each
+# side with and without its execution tracer (GORT_TRACE for gort,
+# BENCH_TRACE for the Go twin: bench/go/benchutil), the four runs
+# alternating: what tracing costs each side, as traced / untraced.  Both tables divide each run by
 # its neighbour and give the median of those ratios: the noise here comes
 # in phases of minutes, which a ratio of medians would mix in.
 #
@@ -86,11 +86,13 @@ median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+
 value() { awk -v n="$1" '$1 == n {print $2}'; }
 unit() { awk -v n="$1" '$1 == n {print $3; exit}'; }
 names() { awk '!seen[$1]++ {print $1}'; }
-# The median over runs of result n in file a divided by the one in file b,
-# each run against the one made just before or after it, which saw the
-# same phase of the machine's noise.
+# Result n in file a divided by the one in file b, each run by the one
+# made just before or after it, which saw the same phase of the machine's
+# noise: every such ratio (ratios), or their median (paired).
 ratios() { paste <(value "$1" <"$2") <(value "$1" <"$3") | awk '{print $1 / $2}'; }
 paired() { ratios "$@" | median; }
+# A ratio as a change in percent.
+percent() { awk -v r="$1" 'BEGIN {print (r - 1) * 100}'; }
 # The middle half of a sample: its first and third quartiles.
 quartiles() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+3)/4)], v[int((3*NR+3)/4)]}'; }
 
@@ -236,8 +238,7 @@ for b in $traced; do
 		u=$(unit "$n" <"$out/$b.$p.out")
 		read -r q1 q3 < <(ratios "$n" "$out/$b.$p.in" "$out/$b.$p.out" | quartiles)
 		printf '%-14s %5s %14s %14s %+7.1f%% %+7.1f..%+.1f%%\n' "$n" "$p" "$a $u" "$c $u" \
-			"$(awk -v r="$(paired "$n" "$out/$b.$p.in" "$out/$b.$p.out")" 'BEGIN {print (r - 1) * 100}')" \
-			"$(awk -v r="$q1" 'BEGIN {print (r - 1) * 100}')" "$(awk -v r="$q3" 'BEGIN {print (r - 1) * 100}')"
+			"$(percent "$(paired "$n" "$out/$b.$p.in" "$out/$b.$p.out")")" "$(percent "$q1")" "$(percent "$q3")"
 	done
 done
 echo "medians of $off_runs runs, one processor's pinned to CPU $cpu; cost = compiled in / compiled out - 1,"
